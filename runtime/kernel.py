@@ -1,0 +1,1044 @@
+# SPDX-License-Identifier: MIT
+"""sandpool kernel: runs user code inside the sandbox, speaks framed JSON on fd 3.
+
+Started as `python3 -I /opt/sandpool/kernel.py` (pid 2, under the C init), with
+fd 3 = a SOCK_STREAM socket to the server and fds 0/1/2 = /dev/null.  The
+protocol is in docs/ARCHITECTURE.md ("The kernel protocol"): 4-byte big-endian
+length + one UTF-8 JSON object, at most 8 MiB in and 64 MiB out.  The kernel
+never decides limits; it only keeps its own frames valid and bounded.
+
+Design notes (the why of each trick):
+
+- One thread serves the protocol: read a request, run it, reply.  The only
+  other kernel threads are the pipe drainers of the current (or a detached)
+  cell.  Nothing of ours runs while user code does, except those drainers.
+- The control fd is moved above 1023 (raising RLIMIT_NOFILE's soft limit for
+  the one fcntl and lowering it back: an fd above the soft limit stays valid),
+  close-on-exec, so subprocesses never inherit it and `os.closerange(0, 1024)`
+  in a cell does not cut us off.  When the hard limit forbids that we take the
+  highest free fd below it, and check the fd's identity (st_dev, st_ino) before
+  every reply, so a closed-and-reused number is never written to.
+- Output capture is at the fd level: per cell, fds 1 and 2 are dup2'ed onto
+  fresh pipes, so C extensions, os.write and subprocesses are captured too.
+  Each pipe is drained by a thread into a buffer capped at output_max (it keeps
+  reading and counting past the cap, so writers never block).  After the cell
+  we restore fds 1/2; a background process may still hold a write end, so we
+  wait ~100 ms, take what has arrived, and leave that drainer running into a
+  discarded buffer rather than wait for an EOF that may never come.
+- sys.stdout/sys.stderr are fresh write-through TextIOWrappers on fds 1/2 for
+  every cell (like `python -u`), so print() and C-level output interleave in
+  order, and a user who replaced or closed sys.stdout gets it back next cell.
+- SIGINT (the server's timeout, forwarded by init) is ignored except while
+  user code runs, when signal.default_int_handler is installed (asyncio.run
+  checks for exactly that handler).  _guarded() re-ignores it in a retry loop,
+  so a SIGINT landing between cells or while we reply can never kill us.
+- The kernel's functions use a private copy of the builtins dict (assigned to
+  __builtins__ before any def), and the protocol primitives are bound at
+  import, so a cell that monkeypatches builtins, json or os.write cannot break
+  the reply path.  The user namespace is a fresh module installed as
+  sys.modules["__main__"], so pickle and multiprocessing find cell classes.
+- A cell that forks and falls through (the child returns into the kernel) is
+  caught by a pid check right after user code and exits; only pid 2 replies.
+- Exits never go through interpreter shutdown (it joins non-daemon user
+  threads and could hang forever): we run atexit handlers under a 1 s
+  watchdog, then os._exit().
+"""
+
+import builtins
+
+# Private builtins for every function defined below (see the header).
+__builtins__ = dict(builtins.__dict__)
+
+import _signal
+import ast
+import base64
+import fcntl
+import gc
+import importlib
+import io
+import json
+import linecache
+import math
+import numbers
+import os
+import resource
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import threading
+import time
+import traceback
+import types
+
+# Protocol primitives, bound now so user monkeypatching cannot reach them.
+_os_read, _os_write, _os_fstat = os.read, os.write, os.fstat
+_dumps, _loads = json.dumps, json.loads
+_pack, _unpack = struct.pack, struct.unpack
+# _signal, not signal: signal.signal() is a Python wrapper that goes through
+# enum and thus the (possibly user-patched) builtins.
+_setsig, _SIGINT, _SIG_IGN = _signal.signal, int(signal.SIGINT), _signal.SIG_IGN
+_default_int = _signal.default_int_handler
+_Popen = subprocess.Popen
+
+MAX_IN = 8 << 20            # KERNEL_MAX_IN: larger request -> exit(2)
+MAX_OUT = 64 << 20          # KERNEL_MAX_OUT: we never send a larger frame
+MAX_IMAGES = 32             # per cell
+MAX_PNG = 16 << 20          # PNG bytes per cell (before base64)
+MAX_HTML = 8 << 20          # html characters per cell
+MAX_REPR = 1 << 20          # result text, tracebacks
+DEFAULT_OUTPUT_MAX = 1 << 20
+HIGH_FD = 1024              # kernel fds live at or above this when possible
+DRAIN_WAIT = 0.1            # seconds we wait for a pipe held by someone else
+INTERRUPT_FIGURE_BUDGET = 0.5   # seconds of figure rendering after a SIGINT
+CO_COROUTINE = 0x80
+_NOTHING = object()         # "no final expression"
+
+
+class K:
+    """Kernel state (one instance, the class itself)."""
+    ctl = -1                # control socket fd
+    ctl_id = None           # (st_dev, st_ino) of ctl
+    pid = 0
+    home = "/"              # startup cwd (/mnt/data in the sandbox)
+    saved = {}              # 1/2 -> (high fd of the original, identity)
+    ns = None               # user namespace
+    cell_no = 0
+    cell = None             # the running _Cell, for display() and show()
+    pretty = None           # IPython.lib.pretty.pretty when available
+    libc_fflush = None
+    loop = None             # asyncio loop for top-level await
+    kernel_file = None
+    pristine = {}           # builtins as the kernel left them at startup
+    user_builtins = {}      # the user's changes to them, swapped out between cells
+
+
+# ---------------------------------------------------------------- fds
+
+def _ident(fd):
+    st = _os_fstat(fd)
+    return (st.st_dev, st.st_ino)
+
+
+def _high_fds(fds):
+    """Move each fd to a high, close-on-exec number; return the new numbers."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    raised = False
+    if soft <= HIGH_FD and (hard == resource.RLIM_INFINITY or hard > HIGH_FD + 64):
+        want = HIGH_FD + 4096 if hard == resource.RLIM_INFINITY else min(hard, HIGH_FD + 4096)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+            raised = True
+        except (ValueError, OSError):
+            pass
+    out = []
+    try:
+        for fd in fds:
+            new = -1
+            for lo in (HIGH_FD, soft - 1, soft - 16, soft - 256, 10):
+                if lo < 3:
+                    continue
+                try:
+                    new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, lo)
+                    break
+                except (OSError, ValueError):
+                    continue
+            if new < 0:
+                os.set_inheritable(fd, False)
+                out.append(fd)
+            else:
+                os.close(fd)
+                out.append(new)
+    finally:
+        if raised:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    return out
+
+
+def _ensure_std_fds():
+    """A cell may have closed 0-2; reopen them on /dev/null so that new pipes
+    never land on 0-2 and subprocesses get sane stdio."""
+    for fd in (0, 1, 2):
+        try:
+            _os_fstat(fd)
+        except OSError:
+            nul = os.open(os.devnull, os.O_RDWR)
+            if nul != fd:
+                os.dup2(nul, fd)
+                os.close(nul)
+
+
+def _restore_stdio():
+    """Point fds 1/2 back at the kernel's originals (or /dev/null)."""
+    for fd in (1, 2):
+        saved, ident = K.saved[fd]
+        try:
+            if _ident(saved) != ident:
+                raise OSError("saved fd %d was replaced" % saved)
+            os.dup2(saved, fd)
+        except OSError:
+            nul = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(nul, fd)
+            K.saved[fd] = (_high_fds([nul])[0], _ident(fd))
+
+
+def _make_stream(fd):
+    # Unbuffered, like python -u: text goes to the fd at every write().
+    raw = io.FileIO(fd, "w", closefd=False)
+    return io.TextIOWrapper(raw, encoding="utf-8", errors="backslashreplace",
+                            write_through=True)
+
+
+# ---------------------------------------------------------------- capture
+
+class _Drain(threading.Thread):
+    """Reads one pipe to EOF; keeps the first `cap` bytes, counts the rest."""
+
+    def __init__(self, fd, cap):
+        super().__init__(name="sandpool-drain", daemon=True)
+        self.fd, self.cap = fd, cap
+        self.buf = bytearray()
+        self.total = 0
+        self.kept = True
+        self.lock = threading.Lock()
+
+    def run(self):
+        while True:
+            try:
+                chunk = _os_read(self.fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            with self.lock:
+                self.total += len(chunk)
+                room = self.cap - len(self.buf)
+                if self.kept and room > 0:
+                    self.buf += chunk[:room]
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+
+    def _pending(self):
+        try:
+            b = fcntl.ioctl(self.fd, termios.FIONREAD, b"\0\0\0\0")
+            return _unpack("i", b)[0]
+        except OSError:
+            return 0
+
+    def take(self, deadline):
+        """Return (kept bytes, total bytes) and stop keeping."""
+        self.join(max(0.0, deadline - time.monotonic()))
+        if self.is_alive():
+            # Someone (a background process) still holds the write end.
+            # What the cell wrote is in the pipe or already read: wait for
+            # the pipe to drain, then detach.
+            end = time.monotonic() + DRAIN_WAIT
+            while self._pending() > 0 and time.monotonic() < end:
+                time.sleep(0.005)
+            time.sleep(0.005)
+        with self.lock:
+            self.kept = False
+            return bytes(self.buf), self.total
+
+
+class _Capture:
+    """Context manager: fds 1/2 and sys.stdout/err go to capped pipes."""
+
+    def __init__(self, cap):
+        self.cap = cap
+        self.drains = []
+        self.result = None
+
+    def __enter__(self):
+        _ensure_std_fds()
+        r1, w1 = os.pipe()
+        try:
+            r2, w2 = os.pipe()
+        except OSError:
+            os.close(r1)
+            os.close(w1)
+            raise
+        r1, r2 = _high_fds([r1, r2])
+        os.dup2(w1, 1)
+        os.dup2(w2, 2)
+        os.close(w1)
+        os.close(w2)
+        self.drains = [_Drain(r1, self.cap), _Drain(r2, self.cap)]
+        for d in self.drains:
+            d.start()
+        sys.stdout = sys.__stdout__ = _make_stream(1)
+        sys.stderr = sys.__stderr__ = _make_stream(2)
+        return self
+
+    def __exit__(self, *exc):
+        for s in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+            try:
+                s.flush()
+            except BaseException:
+                pass
+        if K.libc_fflush is not None:       # C stdio buffers (printf in C code)
+            try:
+                K.libc_fflush(None)
+            except BaseException:
+                pass
+        _restore_stdio()
+        deadline = time.monotonic() + DRAIN_WAIT
+        self.result = [self._text(*d.take(deadline)) for d in self.drains]
+        return False
+
+    def _text(self, data, total):
+        text = data.decode("utf-8", "replace")
+        if total > len(data):
+            text += ("\n[sandpool: output truncated at %d bytes; %d bytes dropped]\n"
+                     % (self.cap, total - len(data)))
+            return text, True
+        return text, False
+
+
+# ---------------------------------------------------------------- user code
+
+def _swap_builtins(entries):
+    """Set builtins entries (_NOTHING deletes); return what they replaced."""
+    d = builtins.__dict__
+    old = {}
+    for k, v in entries.items():
+        old[k] = d.get(k, _NOTHING)
+        if v is _NOTHING:
+            d.pop(k, None)
+        else:
+            d[k] = v
+    return old
+
+
+def _pristine_where_changed():
+    d = builtins.__dict__
+    return {k: v for k, v in K.pristine.items() if d.get(k, _NOTHING) is not v}
+
+
+def _guarded(thunk):
+    """Run user code with SIGINT live and the user's builtins in place.
+    Returns (value, exception); never raises, and returns only once SIGINT
+    is ignored again.  Outside it, the stdlib code the kernel calls (json,
+    traceback, ast) sees pristine builtins even if a cell replaced some."""
+    value = exc = None
+    _swap_builtins(K.user_builtins)
+    try:
+        try:
+            _setsig(_SIGINT, _default_int)
+            value = thunk()
+        finally:
+            _setsig(_SIGINT, _SIG_IGN)
+    except BaseException as e:
+        exc = e
+    while True:             # a SIGINT may land in the finally above
+        try:
+            _setsig(_SIGINT, _SIG_IGN)
+            break
+        except KeyboardInterrupt as e:
+            exc = e
+    if os.getpid() != K.pid:
+        _forked_child_exit(exc)
+    K.user_builtins = _swap_builtins(_pristine_where_changed())
+    return value, exc
+
+
+def _forked_child_exit(exc):
+    """A cell forked and the child fell through into the kernel: end it here."""
+    status = 0
+    if isinstance(exc, SystemExit):
+        status = _exit_status(exc)[0]
+    elif exc is not None:
+        try:
+            os.write(2, _format_tb(exc).encode("utf-8", "replace"))
+        except BaseException:
+            pass
+        status = 1
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException:
+        pass
+    os._exit(status)
+
+
+def _compile(code, filename):
+    """Parse a cell; split off a final expression (IPython style)."""
+    tree = ast.parse(code, filename=filename)
+    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+    body = compile(tree, filename, "exec", flags=flags, dont_inherit=True) if tree.body else None
+    expr, quiet = None, False
+    if last is not None:
+        expr = compile(ast.Expression(last.value), filename, "eval", flags=flags,
+                       dont_inherit=True)
+        # A trailing ';' silences the value, as in IPython (`plt.plot(x);`).
+        lines = code.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        tail = lines[last.end_lineno - 1].encode("utf-8")[last.end_col_offset:]
+        quiet = tail.decode("utf-8", "replace").lstrip().startswith(";")
+    return body, expr, quiet
+
+
+def _run_code(code):
+    if code.co_flags & CO_COROUTINE:        # top-level await
+        import asyncio
+        if K.loop is None or K.loop.is_closed():
+            K.loop = asyncio.new_event_loop()
+        return K.loop.run_until_complete(eval(code, K.ns))
+    return eval(code, K.ns)
+
+
+def _cell_body(cell, body, expr, quiet):
+    if body is not None:
+        _run_code(body)
+    if expr is None:
+        return {"kind": "empty"}
+    value = _run_code(expr)
+    if quiet:
+        return {"kind": "empty"}
+    if value is not None:
+        K.ns["_"] = value
+    result = _describe(value)
+    html = _html_of(value)
+    if html is not None:
+        cell.add_html(html)
+    fig_t = _mpl_type("matplotlib.figure", "Figure")
+    if fig_t is not None and isinstance(value, fig_t) and value not in _open_figures():
+        _emit_figure(cell, value)           # a closed figure as the last value
+    return result
+
+
+# ---------------------------------------------------------------- results
+
+def _cap_text(text, limit=MAX_REPR):
+    b = text.encode("utf-8", "replace")
+    if len(b) <= limit:
+        return text
+    return (b[:limit].decode("utf-8", "ignore")
+            + "\n[sandpool: text truncated at %d bytes]" % limit)
+
+
+def _pretty(value):
+    if K.pretty is not None:
+        try:
+            return _cap_text(K.pretty(value, max_seq_length=1000))
+        except Exception:
+            pass
+    return _cap_text(repr(value))
+
+
+def _describe(v):
+    """RESULT in ARCHITECTURE.md: described, not converted."""
+    if v is None:
+        return {"kind": "none"}
+    if isinstance(v, bool):
+        return {"kind": "repr", "text": _pretty(v)}
+    if isinstance(v, numbers.Integral):
+        return {"kind": "int", "text": str(int(v))}
+    if isinstance(v, numbers.Real):
+        try:
+            f = float(v)
+        except (OverflowError, ValueError, TypeError):
+            return {"kind": "repr", "text": _pretty(v)}
+        if math.isfinite(f):
+            return {"kind": "float", "value": f, "text": str(v)}
+        return {"kind": "float", "text": "nan" if math.isnan(f) else ("inf" if f > 0 else "-inf")}
+    if isinstance(v, str):
+        return {"kind": "str", "value": str.__str__(v)}
+    if _is_artist(v):
+        return {"kind": "artist", "text": _pretty(v)}
+    return {"kind": "repr", "text": _pretty(v)}
+
+
+def _mpl_type(module, name):
+    m = sys.modules.get(module)
+    return getattr(m, name, None) if m is not None else None
+
+
+def _is_artist(v):
+    artist = _mpl_type("matplotlib.artist", "Artist")
+    if artist is None:
+        return False
+    if isinstance(v, artist):
+        return True
+    return isinstance(v, (list, tuple)) and len(v) > 0 and all(isinstance(x, artist) for x in v)
+
+
+def _repr_method(obj, name):
+    """obj._repr_xxx_ if it is real (not a class, not an everything-object)."""
+    if isinstance(obj, type):
+        return None
+    try:
+        method = getattr(obj, name, None)
+        if method is None or not callable(method):
+            return None
+        if getattr(obj, "_sandpool_canary_no_such_attribute_", None) is not None:
+            return None
+    except Exception:
+        return None
+    return method
+
+
+def _html_of(obj):
+    method = _repr_method(obj, "_repr_html_")
+    html = method() if method is not None else None
+    if isinstance(html, tuple) and html:    # IPython allows (data, metadata)
+        html = html[0]
+    return html if isinstance(html, str) else None
+
+
+class _Cell:
+    """Rich outputs of one execution, with the image and html budget."""
+
+    def __init__(self):
+        self.outputs = []
+        self.png_bytes = 0
+        self.html_chars = 0
+        self.dropped = 0
+        self.notes = []
+
+    def images(self):
+        return sum(1 for o in self.outputs if o["type"] == "image")
+
+    def add_png(self, png):
+        if self.images() >= MAX_IMAGES or self.png_bytes + len(png) > MAX_PNG:
+            self.dropped += 1
+            return
+        self.png_bytes += len(png)
+        self.outputs.append({"type": "image", "format": "png",
+                             "data": base64.b64encode(png).decode("ascii")})
+
+    def add_html(self, html):
+        if self.html_chars + len(html) > MAX_HTML:
+            self.notes.append("[sandpool: an html output was dropped: at most %d "
+                              "characters of html per cell]\n" % MAX_HTML)
+            return
+        self.html_chars += len(html)
+        self.outputs.append({"type": "html", "data": html})
+
+
+def _display(*objs, **kwargs):
+    """display() for cells: html, figures and PNGs become outputs, the rest text."""
+    cell = K.cell
+    fig_t = _mpl_type("matplotlib.figure", "Figure")
+    for obj in objs:
+        if cell is not None:
+            if fig_t is not None and isinstance(obj, fig_t):
+                _emit_figure(cell, obj)
+                continue
+            html = _html_of(obj)
+            if html is not None:
+                cell.add_html(html)
+                continue
+            method = _repr_method(obj, "_repr_png_")
+            png = method() if method is not None else None
+            if isinstance(png, bytes):
+                cell.add_png(png)
+                continue
+        sys.stdout.write(_pretty(obj) + "\n")
+
+
+# ---------------------------------------------------------------- matplotlib
+
+def _open_figures():
+    helpers = sys.modules.get("matplotlib._pylab_helpers")
+    if helpers is None:
+        return []
+    managers = sorted(helpers.Gcf.get_all_fig_managers(), key=lambda m: m.num)
+    return [m.canvas.figure for m in managers]
+
+
+def _close_figure(fig):
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None:
+        plt.close(fig)
+
+
+def _emit_figure(cell, fig):
+    """Render fig to PNG into the cell's outputs (within budget) and close it."""
+    try:
+        if cell.images() >= MAX_IMAGES:
+            cell.dropped += 1
+            return
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", bbox_inches="tight")
+        cell.add_png(buf.getvalue())
+    except Exception as e:
+        cell.notes.append("[sandpool: a figure could not be rendered: %s: %s]\n"
+                          % (type(e).__name__, _safe_str(e)))
+    finally:
+        _close_figure(fig)
+
+
+def _flush_figures(cell, deadline):
+    for fig in _open_figures():
+        if deadline is not None and time.monotonic() > deadline:
+            cell.dropped += 1
+            _close_figure(fig)
+        else:
+            _emit_figure(cell, fig)
+
+
+def _show(*args, **kwargs):
+    """pyplot.show(): Jupyter inline semantics (capture, then close)."""
+    if K.cell is not None:
+        _flush_figures(K.cell, None)
+
+
+def _figure_show(self, *args, **kwargs):
+    if K.cell is not None:
+        _emit_figure(K.cell, self)
+
+
+def _patch_mpl():
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None and getattr(plt, "show", None) is not _show:
+        plt.show = _show
+    fig_t = _mpl_type("matplotlib.figure", "Figure")
+    if fig_t is not None and getattr(fig_t, "show", None) is not _figure_show:
+        fig_t.show = _figure_show
+
+
+class _PyplotHook:
+    """sys.meta_path finder: patch matplotlib.pyplot as soon as a cell imports
+    it, so plt.show() works in the very cell that first imports pyplot."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "matplotlib.pyplot":
+            return None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            if finder is self or find is None:
+                continue
+            spec = find(name, path, target)
+            if spec is not None and spec.loader is not None:
+                spec.loader = _PatchingLoader(spec.loader)
+                return spec
+        return None
+
+
+class _PatchingLoader:
+    def __init__(self, inner):
+        self.inner = inner
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def create_module(self, spec):
+        return self.inner.create_module(spec)
+
+    def exec_module(self, module):
+        self.inner.exec_module(module)
+        _patch_mpl()
+
+
+def _patch_ipython():
+    for name in ("IPython.display", "IPython.core.display_functions"):
+        m = sys.modules.get(name)
+        if m is not None and getattr(m, "display", _display) is not _display:
+            m.display = _display
+
+
+# ---------------------------------------------------------------- errors
+
+def _safe_str(e):
+    try:
+        return str(e)
+    except Exception:
+        return "<str() failed>"
+
+
+def _format_tb(exc):
+    """Traceback text without the kernel's own leading frames."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename == K.kernel_file:
+        tb = tb.tb_next
+    try:
+        text = "".join(traceback.format_exception(type(exc), exc, tb))
+    except Exception:
+        text = "%s: %s\n" % (type(exc).__name__, _safe_str(exc))
+    return _cap_text(text)
+
+
+def _error(exc, stack):
+    return {"code": "PythonError", "name": type(exc).__name__,
+            "message": _cap_text(_safe_str(exc)), "stack": stack}
+
+
+def _exit_status(exc):
+    """(status, argument text) for a SystemExit, as the interpreter would."""
+    code = exc.code
+    if code is None:
+        return 0, ""
+    if isinstance(code, int):
+        return code & 0xFF, repr(code)
+    return 1, _cap_text(repr(code), 1000)
+
+
+# ---------------------------------------------------------------- ops
+
+def _reply(rid):
+    return {"op": "result", "id": rid, "stdout": "", "stderr": "",
+            "stdout_truncated": False, "stderr_truncated": False,
+            "result": None, "outputs": [], "error": None,
+            "interrupted": False, "exit_code": None, "exit": None,
+            "duration_ms": 0.0}
+
+
+def _protocol_error(rid, message):
+    r = _reply(rid)
+    r["error"] = {"code": "PythonError", "name": "ProtocolError",
+                  "message": message, "stack": ""}
+    return r
+
+
+def _output_max(req):
+    n = req.get("output_max", DEFAULT_OUTPUT_MAX)
+    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        return DEFAULT_OUTPUT_MAX
+    return min(n, MAX_OUT)
+
+
+def _op_execute(req, rid):
+    code = req.get("code")
+    if not isinstance(code, str):
+        return _protocol_error(rid, "execute needs a string 'code'")
+    t0 = time.perf_counter()
+    K.cell_no += 1
+    filename = "<cell-%d>" % K.cell_no
+    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+    r = _reply(rid)
+    cell = K.cell = _Cell()
+    tail = []               # appended to stderr after the captured text
+    _patch_mpl()
+    _patch_ipython()
+    try:
+        with _Capture(_output_max(req)) as cap:
+            try:
+                body, expr, quiet = _compile(code, filename)
+            except (SyntaxError, ValueError, OverflowError, MemoryError, RecursionError) as e:
+                stack = "".join(traceback.format_exception_only(type(e), e))
+                r["error"] = _error(e, stack)
+                tail.append(stack)
+            else:
+                value, exc = _guarded(lambda: _cell_body(cell, body, expr, quiet))
+                if exc is None:
+                    r["result"] = value
+                elif isinstance(exc, SystemExit):
+                    status, arg = _exit_status(exc)
+                    r["exit"] = status
+                    r["error"] = {"code": "KernelExit", "name": "SystemExit",
+                                  "message": "the code called sys.exit(%s)" % arg,
+                                  "stack": _format_tb(exc)}
+                    if status == 1 and not isinstance(exc.code, int):
+                        tail.append(_safe_str(exc.code) + "\n")
+                else:
+                    r["interrupted"] = isinstance(exc, KeyboardInterrupt)
+                    r["error"] = _error(exc, _format_tb(exc))
+                    tail.append(r["error"]["stack"])
+            # Figures left open are shown at the end (Jupyter inline), also
+            # after an error; after a SIGINT only within a short time budget.
+            deadline = (time.monotonic() + INTERRUPT_FIGURE_BUDGET) if r["interrupted"] else None
+            _, exc = _guarded(lambda: _flush_figures(cell, deadline))
+            if exc is not None:
+                _, exc2 = _guarded(lambda: [_close_figure(f) for f in _open_figures()])
+                if isinstance(exc, KeyboardInterrupt):
+                    r["interrupted"] = True
+                if r["error"] is None:
+                    r["result"] = None
+                    r["error"] = _error(exc, _format_tb(exc))
+                    tail.append(r["error"]["stack"])
+    finally:
+        K.cell = None
+    if cell.dropped:
+        cell.notes.append("[sandpool: %d figure(s) dropped: at most %d images and %d MiB "
+                          "of PNG per cell]\n" % (cell.dropped, MAX_IMAGES, MAX_PNG >> 20))
+    (r["stdout"], r["stdout_truncated"]), (stderr, r["stderr_truncated"]) = cap.result
+    for extra in tail + cell.notes:
+        if stderr and not stderr.endswith("\n"):
+            stderr += "\n"
+        stderr += extra
+    r["stderr"] = stderr
+    r["outputs"] = cell.outputs
+    r["duration_ms"] = round((time.perf_counter() - t0) * 1000.0, 3)
+    return r
+
+
+def _op_shell(req, rid):
+    command = req.get("command")
+    if not isinstance(command, str):
+        return _protocol_error(rid, "shell needs a string 'command'")
+    t0 = time.perf_counter()
+    r = _reply(rid)
+    procs = []
+
+    def run():
+        cwd = K.home if os.path.isdir(K.home) else "/"
+        p = _Popen(["/bin/bash", "-c", command], cwd=cwd, stdin=subprocess.DEVNULL,
+                   start_new_session=True)
+        procs.append(p)
+        return p.wait()
+
+    with _Capture(_output_max(req)) as cap:
+        rc, exc = _guarded(run)
+        if exc is not None and procs:
+            p = procs[0]
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            try:
+                rc = p.wait(timeout=5)
+            except Exception:
+                rc = None
+    if exc is not None:
+        r["interrupted"] = isinstance(exc, KeyboardInterrupt)
+        r["error"] = _error(exc, "")
+        if r["interrupted"]:
+            r["error"]["message"] = "the command was interrupted"
+    if rc is not None:
+        r["exit_code"] = 128 - rc if rc < 0 else rc
+    (r["stdout"], r["stdout_truncated"]), (r["stderr"], r["stderr_truncated"]) = cap.result
+    r["duration_ms"] = round((time.perf_counter() - t0) * 1000.0, 3)
+    return r
+
+
+# ---------------------------------------------------------------- framing
+
+def _die(status):
+    os._exit(status)
+
+
+def _read_exact(n):
+    buf = bytearray()
+    while len(buf) < n:
+        try:
+            chunk = _os_read(K.ctl, min(n - len(buf), 1 << 20))
+        except InterruptedError:
+            continue
+        except OSError:
+            _die(1)
+        if not chunk:
+            break
+        buf += chunk
+    return bytes(buf)
+
+
+def _reject_constant(name):
+    raise ValueError("invalid JSON constant " + name)
+
+
+def _recv():
+    hdr = _read_exact(4)
+    if not hdr:
+        _exit_process(0)                    # the server closed the socket
+    if len(hdr) < 4:
+        _die(2)
+    (n,) = _unpack(">I", hdr)
+    if n > MAX_IN:
+        _die(2)
+    body = _read_exact(n)
+    if len(body) < n:
+        _die(2)
+    try:
+        msg = _loads(body.decode("utf-8"), parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        _die(2)
+    if not isinstance(msg, dict):
+        _die(2)
+    return msg
+
+
+def _encode(msg):
+    # allow_nan=False: the server's parser rejects NaN; lone surrogates from
+    # user strings become '?' so the frame is always valid UTF-8.
+    return _dumps(msg, ensure_ascii=False, allow_nan=False,
+                  separators=(",", ":")).encode("utf-8", "replace")
+
+
+def _fit(msg):
+    """Encode msg, degrading it until the frame fits KERNEL_MAX_OUT."""
+    data = _encode(msg)
+    if len(data) <= MAX_OUT or msg.get("op") != "result":
+        return data
+    if msg["outputs"]:
+        msg["outputs"] = []
+        msg["stderr"] += "\n[sandpool: rich outputs dropped: the reply exceeded 64 MiB]\n"
+        data = _encode(msg)
+    res = msg.get("result")
+    if len(data) > MAX_OUT and isinstance(res, dict):
+        for key in ("text", "value"):
+            if isinstance(res.get(key), str):
+                res[key] = _cap_text(res[key])
+        data = _encode(msg)
+    limit = max(len(msg["stdout"]), len(msg["stderr"]))
+    while len(data) > MAX_OUT and limit > 0:
+        limit //= 2
+        for key in ("stdout", "stderr"):
+            if len(msg[key]) > limit:
+                msg[key] = (msg[key][:limit] + "\n[sandpool: output cut to %d characters "
+                            "to fit the reply frame]\n" % limit)
+                msg[key + "_truncated"] = True
+        data = _encode(msg)
+    if len(data) > MAX_OUT:                 # cannot happen; stay valid anyway
+        err = msg.get("error") or {}
+        data = _encode(_protocol_error(msg["id"], "reply too large (%s)" % err.get("name")))
+    return data
+
+
+def _send(msg):
+    try:
+        data = _fit(msg)
+    except (ValueError, TypeError, RecursionError):
+        data = _encode(_protocol_error(msg.get("id", ""), "reply could not be encoded"))
+    view = memoryview(_pack(">I", len(data)) + data)
+    while view:
+        try:
+            view = view[_os_write(K.ctl, view):]
+        except InterruptedError:
+            continue
+        except OSError:
+            _die(1)
+
+
+def _check_ctl():
+    try:
+        if _ident(K.ctl) == K.ctl_id:
+            return
+    except OSError:
+        pass
+    _die(1)                                 # user code closed or replaced our socket
+
+
+def _exit_process(status):
+    """Exit without interpreter shutdown (which joins user threads): run
+    atexit handlers and drop the namespace (flushes open files) under a
+    watchdog, then os._exit."""
+    watchdog = threading.Timer(1.0, os._exit, (status,))
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        import atexit
+        atexit._run_exitfuncs()
+        if K.ns is not None:
+            K.ns.clear()
+        gc.collect()
+    except BaseException:
+        pass
+    os._exit(status)
+
+
+# ---------------------------------------------------------------- startup
+
+def _startup():
+    K.pid = os.getpid()
+    try:
+        K.home = os.getcwd()
+    except OSError:
+        K.home = "/"
+    _ensure_std_fds()
+    for fd in (1, 2):
+        K.saved[fd] = (_high_fds([os.dup(fd)])[0], _ident(fd))
+    sys.argv = [""]
+    main = types.ModuleType("__main__")
+    main.__dict__["__builtins__"] = builtins
+    K.ns = main.__dict__
+    sys.modules["__main__"] = main
+    builtins.display = _display
+    K.pristine = dict(builtins.__dict__)
+    sys.meta_path.insert(0, _PyplotHook())
+
+    preloaded, failed = [], []
+    names = [n.strip() for n in os.environ.get("SANDPOOL_PRELOAD", "").split(",")]
+    for name in filter(None, names):
+        if not all(part.isidentifier() for part in name.split(".")):
+            failed.append(name)
+            continue
+        try:
+            if name == "matplotlib":
+                import matplotlib
+                matplotlib.use("Agg")
+                importlib.import_module("matplotlib.pyplot")
+            else:
+                importlib.import_module(name)
+            preloaded.append(name)
+        except BaseException:
+            failed.append(name)
+    try:
+        from IPython.lib.pretty import pretty
+        K.pretty = pretty
+    except BaseException:
+        pass
+    _patch_mpl()
+    _patch_ipython()
+    if "matplotlib.pyplot" in sys.modules:  # warm up the Agg/font path
+        try:
+            plt = sys.modules["matplotlib.pyplot"]
+            fig = plt.figure(figsize=(1, 1))
+            fig.gca().set_title("0")
+            fig.savefig(io.BytesIO(), format="png")
+            plt.close(fig)
+        except Exception:
+            pass
+    try:
+        import ctypes
+        K.libc_fflush = ctypes.CDLL(None).fflush
+    except BaseException:
+        pass
+    sys.path.insert(0, "")                  # import user modules from /mnt/data
+    gc.collect()
+    gc.freeze()                             # fewer writes to shared pages later
+    return {"op": "ready", "python": "%d.%d.%d" % sys.version_info[:3],
+            "preloaded": preloaded, "failed": failed}
+
+
+def _serve():
+    handlers = {"execute": _op_execute, "shell": _op_shell}
+    while True:
+        msg = _recv()
+        op = msg.get("op")
+        rid = msg.get("id") if isinstance(msg.get("id"), str) else ""
+        if op == "ping":
+            reply = {"op": "pong", "id": rid}
+        elif op in handlers:
+            try:
+                reply = handlers[op](msg, rid)
+            except Exception as e:          # the kernel's own failure, e.g. EMFILE
+                reply = _protocol_error(rid, "sandpool kernel: %s: %s"
+                                        % (type(e).__name__, _safe_str(e)))
+                reply["error"]["name"] = type(e).__name__
+        else:
+            reply = _protocol_error(rid, "unknown op %s" % _cap_text(repr(op), 200))
+        _check_ctl()
+        _send(reply)
+        if reply.get("exit") is not None:
+            _exit_process(reply["exit"])
+
+
+def main():
+    _setsig(_SIGINT, _SIG_IGN)
+    K.kernel_file = main.__code__.co_filename
+    try:
+        fd = int(os.environ.get("SANDPOOL_KERNEL_FD", "3"))
+        K.ctl = _high_fds([fd])[0]
+        K.ctl_id = _ident(K.ctl)
+    except BaseException:
+        _die(1)
+    try:
+        ready = _startup()
+        _setsig(_SIGINT, _SIG_IGN)          # in case a preload changed it
+    except BaseException as e:
+        _send({"op": "fatal", "message": "%s: %s" % (type(e).__name__, _safe_str(e))})
+        _die(1)
+    _send(ready)
+    try:
+        _serve()
+    except BaseException:
+        pass
+    _die(1)                                 # a kernel bug: die cleanly
+
+
+if __name__ == "__main__":
+    main()

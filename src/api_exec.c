@@ -1,0 +1,539 @@
+// SPDX-License-Identifier: MIT
+/*
+ * api_exec.c: the execution endpoints.  Gen1 POST code/execute and Gen2
+ * POST executions parse and validate the body, take (or create) the
+ * session, suspend the connection and queue a job; the loop thread later
+ * calls exec_done(), which shapes the reply and resumes the connection.
+ *
+ * Errors in the user's code are never HTTP errors (DESIGN.md §2): an
+ * exception, a timeout or a dead kernel is a 200 with status Failure /
+ * Failed and an `error` object {code, message, stack}.  Only faults of the
+ * request (4xx) or of the server (5xx) use HTTP status codes.
+ */
+#define _GNU_SOURCE
+#include "api.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "log.h"
+#include "result.h"
+
+/* One call in flight: owned by the job's callback. */
+struct exec_call {
+	struct http_req *rq; /* NULL once answered (async) */
+	struct sandpool *sp;
+	struct session *s;   /* a reference */
+	int gen;             /* 1 or 2 */
+	bool async;
+	unsigned ok_status;  /* 200, or 202 for 2024-10-02-preview */
+	char identifier[257];
+};
+
+/* The common reading of a finished job. */
+struct view {
+	bool failed;
+	const char *code;     /* error code or NULL */
+	char message[512];
+	const char *stack;    /* borrowed from the reply, or "" */
+	const char *out;      /* stdout */
+	const char *err;      /* stderr */
+	char note[600];       /* appended to stderr when not empty */
+	long long exit_code;  /* shell */
+	long long ms;
+};
+
+static const char *
+str_or_empty(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "";
+}
+
+/* Read a job into a view.  The kernel's reply is untrusted: every field
+ * is checked for its type and defaults to empty. */
+static void
+job_view(const struct job *j, struct view *v)
+{
+	const json_t *r = j->reply, *e = json_object_get(r, "error");
+	const char *ecode = str_or_empty(e, "code");
+
+	memset(v, 0, sizeof(*v));
+	v->out = str_or_empty(r, "stdout");
+	v->err = str_or_empty(r, "stderr");
+	v->stack = "";
+	v->exit_code = json_integer_value(json_object_get(r, "exit_code"));
+	v->ms = (long long)(j->finished_ms - (j->started_ms ? j->started_ms
+							    : j->submitted_ms));
+	switch (j->outcome) {
+	case JOB_OK:
+		if (json_is_object(e) && strcmp(ecode, "KernelExit") == 0) {
+			v->failed = true;
+			v->code = "KernelDied";
+			snprintf(v->message, sizeof(v->message),
+				 "%s; the kernel restarted with fresh state "
+				 "and the files in /mnt/data were kept",
+				 str_or_empty(e, "message"));
+			v->stack = str_or_empty(e, "stack");
+		} else if (json_is_object(e)) {
+			v->failed = true;
+			v->code = strcmp(ecode, "ImportNotAllowed") == 0
+					  ? "ImportNotAllowed"
+					  : "PythonError";
+			snprintf(v->message, sizeof(v->message), "%s: %s",
+				 str_or_empty(e, "name"),
+				 str_or_empty(e, "message"));
+			v->stack = str_or_empty(e, "stack");
+		} else if (json_is_true(json_object_get(r, "stdout_truncated")) ||
+			   json_is_true(json_object_get(r,
+							"stderr_truncated"))) {
+			v->code = "OutputTruncated";
+			snprintf(v->message, sizeof(v->message),
+				 "the output was truncated at %llu bytes per "
+				 "stream",
+				 (unsigned long long)j->output_max);
+		}
+		break;
+	case JOB_TIMEOUT:
+		v->failed = true;
+		v->code = "Timeout";
+		snprintf(v->message, sizeof(v->message),
+			 "the execution exceeded its timeout of %u s and was "
+			 "interrupted with KeyboardInterrupt; the session's "
+			 "state was kept",
+			 j->timeout_s);
+		v->stack = str_or_empty(e, "stack");
+		break;
+	case JOB_TIMEOUT_KILLED:
+		v->failed = true;
+		v->code = "Timeout";
+		snprintf(v->message, sizeof(v->message),
+			 "the execution exceeded its timeout of %u s; %s; "
+			 "the files in /mnt/data were kept",
+			 j->timeout_s, j->detail);
+		break;
+	case JOB_OOM:
+		v->failed = true;
+		v->code = "OutOfMemory";
+		snprintf(v->message, sizeof(v->message),
+			 "the code used more than the memory limit of %llu "
+			 "MiB and was killed; the kernel restarted with fresh "
+			 "state and the files in /mnt/data were kept",
+			 (unsigned long long)(j->mem_limit >> 20));
+		break;
+	case JOB_KERNEL_DIED:
+		v->failed = true;
+		v->code = "KernelDied";
+		snprintf(v->message, sizeof(v->message),
+			 "%s; the kernel restarted with fresh state and the "
+			 "files in /mnt/data were kept",
+			 j->detail);
+		break;
+	case JOB_CANCELLED:
+	case JOB_SYSTEM:
+		v->failed = true;
+		v->code = "SandboxUnavailable";
+		snprintf(v->message, sizeof(v->message), "%s", j->detail);
+		break;
+	}
+	/* Without a reply the caller would see nothing: say it in stderr
+	 * too, which is what LLM tools show the model. */
+	if (v->failed && j->outcome != JOB_OK && j->outcome != JOB_TIMEOUT)
+		snprintf(v->note, sizeof(v->note), "%s%s: %s\n",
+			 v->err[0] ? "\n" : "", v->code, v->message);
+}
+
+static json_t *
+error_obj(const struct view *v)
+{
+	if (v->code == NULL)
+		return NULL;
+	return json_pack("{s:s, s:s, s:s}", "code", v->code, "message",
+			 v->message, "stack", v->stack);
+}
+
+static json_t *
+stderr_text(const struct view *v)
+{
+	char *s;
+	json_t *o;
+
+	if (v->note[0] == '\0')
+		return json_string(v->err);
+	s = xasprintf("%s%s", v->err, v->note);
+	o = json_string(s);
+	free(s);
+	return o;
+}
+
+json_t *
+api_gen1_body(const struct job *j)
+{
+	struct view v;
+	json_t *props, *err, *result, *kres;
+
+	job_view(j, &v);
+	kres = json_object_get(j->reply, "result");
+	result = result_gen1(kres, json_object_get(j->reply, "outputs"));
+	props = json_pack("{s:s, s:s, s:s, s:o, s:o, s:I, s:o}", "$id", "2",
+			  "status", v.failed ? "Failure" : "Success", "stdout",
+			  v.out, "stderr", stderr_text(&v), "result", result,
+			  "executionTimeInMilliseconds", (json_int_t)v.ms,
+			  "outputs",
+			  result_outputs(json_object_get(j->reply, "outputs")));
+	err = error_obj(&v);
+	if (err)
+		json_object_set_new(props, "error", err);
+	return json_pack("{s:s, s:o}", "$id", "1", "properties", props);
+}
+
+json_t *
+api_gen2_body(const struct job *j, const char *identifier, bool async)
+{
+	struct view v;
+	json_t *body, *res, *err;
+	char status[32];
+
+	job_view(j, &v);
+	res = json_pack("{s:s, s:o, s:I}", "stdout", v.out, "stderr",
+			stderr_text(&v), "executionTimeInMilliseconds",
+			(json_int_t)v.ms);
+	if (j->kind == JOB_SHELL) {
+		/* LangChain's Bash tool reads int(status): the exit code.
+		 * A timeout reads 124 as with timeout(1); a killed kernel
+		 * 137 (128 + SIGKILL). */
+		long long code = v.exit_code;
+
+		if (j->outcome == JOB_TIMEOUT ||
+		    j->outcome == JOB_TIMEOUT_KILLED)
+			code = 124;
+		else if (j->outcome != JOB_OK)
+			code = 137;
+		snprintf(status, sizeof(status), "%lld", code);
+		body = json_pack("{s:s, s:s, s:s, s:s, s:I, s:o}", "id", j->id,
+				 "identifier", identifier, "executionType",
+				 async ? "Asynchronous" : "Synchronous",
+				 "status", status, "exitCode",
+				 (json_int_t)code, "result", res);
+	} else {
+		json_t *kres = json_object_get(j->reply, "result");
+
+		json_object_set_new(res, "executionResult",
+				    result_gen2(kres, json_object_get(
+							      j->reply,
+							      "outputs")));
+		json_object_set_new(res, "outputs",
+				    result_outputs(json_object_get(
+					    j->reply, "outputs")));
+		body = json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", j->id,
+				 "identifier", identifier, "executionType",
+				 async ? "Asynchronous" : "Synchronous",
+				 "status", v.failed ? "Failed" : "Succeeded",
+				 "result", res);
+	}
+	err = error_obj(&v);
+	if (err)
+		json_object_set_new(body, "error", err);
+	return body;
+}
+
+/* The loop thread's callback: shape the reply and resume the request. */
+static void
+exec_done(struct job *j, void *arg)
+{
+	struct exec_call *c = arg;
+	json_t *body;
+
+	if (j->outcome == JOB_SYSTEM || j->outcome == JOB_CANCELLED) {
+		struct sp_err e;
+
+		if (j->outcome == JOB_SYSTEM)
+			log_warnx("session=%s execution %s failed: %s",
+				  c->s->sid, j->id, j->detail);
+		sp_errf(&e, 503, j->outcome == JOB_SYSTEM
+					 ? "SandboxUnavailable"
+					 : "ExecutionCancelled",
+			"%s; retry the request", j->detail);
+		if (c->rq)
+			http_complete_error(c->rq, &e);
+		if (c->gen == 2) {
+			body = http_error_body(&e);
+			session_history_put(c->sp, c->s, j->id, body);
+			json_decref(body);
+		}
+		goto out;
+	}
+	if (c->gen == 1) {
+		body = api_gen1_body(j);
+	} else {
+		body = api_gen2_body(j, c->identifier, c->async);
+		session_history_put(c->sp, c->s, j->id, body);
+	}
+	if (c->rq) {
+		const char *hdr[] = {"operation-id", j->id, NULL};
+
+		http_complete_json(c->rq, c->ok_status, body, hdr);
+	} else {
+		json_decref(body);
+	}
+out:
+	session_unref(c->sp, c->s);
+	job_free(j);
+	free(c);
+}
+
+/* Take the session, queue the job and suspend (or, async, answer 202). */
+static void
+submit(struct api_ctx *c, struct job *j, int gen, bool async,
+       unsigned ok_status)
+{
+	struct exec_call *call = NULL;
+	struct session *s = NULL;
+	struct sp_err err;
+	char loc[512];
+	int rc;
+
+	rc = session_get(c->sp, c->principal, c->pool, c->identifier, true,
+			 &s, &err);
+	if (rc < 0) {
+		http_reply_error(c->rq, &err);
+		job_free(j);
+		return;
+	}
+	call = xcalloc(1, sizeof(*call));
+	call->sp = c->sp;
+	call->s = s;
+	call->gen = gen;
+	call->async = async;
+	call->ok_status = ok_status;
+	snprintf(call->identifier, sizeof(call->identifier), "%s",
+		 c->identifier);
+	j->done = exec_done;
+	j->arg = call;
+	if (async) {
+		json_t *running = json_pack(
+			"{s:s, s:s, s:s, s:s}", "id", j->id, "identifier",
+			c->identifier, "executionType", "Asynchronous",
+			"status", "Running");
+		char id[40];
+
+		snprintf(id, sizeof(id), "%s", j->id);
+		session_history_put(c->sp, s, id, running);
+		rc = session_submit(c->sp, s, j, &err);
+		if (rc < 0) {
+			json_decref(running);
+			goto fail;
+		}
+		snprintf(loc, sizeof(loc), "executions/%s", id);
+		{
+			const char *hdr[] = {"operation-id", id,
+					     "Operation-Location", loc, NULL};
+
+			http_reply_json(c->rq, 202, running, hdr);
+		}
+		return;
+	}
+	call->rq = c->rq;
+	http_suspend(c->rq);
+	rc = session_submit(c->sp, s, j, &err);
+	if (rc < 0) {
+		http_complete_error(c->rq, &err);
+		session_unref(c->sp, s);
+		job_free(j);
+		free(call);
+	}
+	return;
+fail:
+	http_reply_error(c->rq, &err);
+	session_unref(c->sp, s);
+	job_free(j);
+	free(call);
+}
+
+/* Pool of the request (for limits). */
+static const struct pool_config *
+pool_cfg(struct api_ctx *c)
+{
+	const struct pool_config *p = config_pool(c->sp->cfg, c->pool);
+
+	return p ? p : &c->sp->cfg->pools[0];
+}
+
+static int
+check_code_size(struct api_ctx *c, const char *what, size_t len,
+		struct sp_err *err)
+{
+	if (len == 0)
+		return sp_errf(err, 400, "InvalidRequest",
+			       "%s must not be empty", what);
+	if (len > c->sp->cfg->max_code)
+		return sp_errf(err, 413, "CodeTooLarge",
+			       "%s is %zu bytes; at most %llu are accepted "
+			       "(http.max_code)",
+			       what, len,
+			       (unsigned long long)c->sp->cfg->max_code);
+	return 0;
+}
+
+static uint32_t
+clamp_timeout(const struct pool_config *p, int64_t asked)
+{
+	if (asked <= 0 || (uint64_t)asked > p->timeout)
+		return p->timeout;
+	return (uint32_t)asked;
+}
+
+void
+api_gen1_execute(struct api_ctx *c)
+{
+	static const char *const input_types[] = {"inline"};
+	static const char *const exec_types[] = {"synchronous"};
+	const struct pool_config *p = pool_cfg(c);
+	json_t *body = NULL, *props = NULL;
+	const char *code = NULL;
+	int64_t timeout = 0;
+	struct sp_err err;
+	int rc;
+
+	rc = json_parse_object(c->rq->body.data, c->rq->body.len,
+			       c->sp->cfg->max_json_depth, &body, &err);
+	if (rc == 0)
+		rc = json_get_obj(body, "properties", "properties", 1, &props,
+				  &err);
+	if (rc == 0)
+		rc = json_get_str(props, "code", "properties.code", 1, &code,
+				  &err);
+	if (rc == 0)
+		rc = json_get_enum(props, "codeInputType",
+				   "properties.codeInputType", 0, input_types,
+				   1, 0, &err) < 0
+			     ? -EINVAL
+			     : 0;
+	if (rc == 0)
+		rc = json_get_enum(props, "executionType",
+				   "properties.executionType", 0, exec_types,
+				   1, 0, &err) < 0
+			     ? -EINVAL
+			     : 0;
+	if (rc == 0)
+		rc = json_get_int(props, "timeoutInSeconds",
+				  "properties.timeoutInSeconds", 0, 1, 86400,
+				  &timeout, &err);
+	if (rc == 0)
+		rc = check_code_size(c, "properties.code", strlen(code), &err);
+	if (rc < 0) {
+		http_reply_error(c->rq, &err);
+		goto out;
+	}
+	submit(c,
+	       job_new(JOB_EXECUTE, code, clamp_timeout(p, timeout),
+		       p->output_max),
+	       1, false, 200);
+out:
+	json_decref(body);
+}
+
+void
+api_gen2_execute(struct api_ctx *c)
+{
+	static const char *const input_types[] = {"Inline", "InlineBase64",
+						  "InlineText"};
+	static const char *const exec_types[] = {"Synchronous",
+						 "Asynchronous"};
+	const struct pool_config *p = pool_cfg(c);
+	json_t *body = NULL;
+	const char *code = NULL, *shell = NULL;
+	int64_t timeout = 0, outmax = 0;
+	int itype = 0, etype = 0, rc;
+	struct buf decoded;
+	struct sp_err err;
+	struct job *j;
+	unsigned ok;
+
+	buf_init(&decoded, c->sp->cfg->max_code);
+	rc = json_parse_object(c->rq->body.data, c->rq->body.len,
+			       c->sp->cfg->max_json_depth, &body, &err);
+	if (rc == 0)
+		rc = json_get_str(body, "code", "code", 0, &code, &err);
+	if (rc == 0)
+		rc = json_get_str(body, "shellCommand", "shellCommand", 0,
+				  &shell, &err);
+	if (rc == 0 && (code == NULL) == (shell == NULL))
+		rc = sp_errf(&err, 400, "InvalidRequest",
+			     "send exactly one of \"code\" (Python) or "
+			     "\"shellCommand\" (bash)");
+	if (rc == 0) {
+		itype = json_get_enum(body, "codeInputType", "codeInputType", 0,
+				      input_types, 3, 0, &err);
+		rc = itype < 0 ? -EINVAL : 0;
+	}
+	if (rc == 0) {
+		etype = json_get_enum(body, "executionType", "executionType", 0,
+				      exec_types, 2, 0, &err);
+		rc = etype < 0 ? -EINVAL : 0;
+	}
+	if (rc == 0)
+		rc = json_get_int(body, "timeoutInSeconds", "timeoutInSeconds",
+				  0, 1, 86400, &timeout, &err);
+	if (rc == 0)
+		rc = json_get_int(body, "outputStreamsMaxLength",
+				  "outputStreamsMaxLength", 0, 1,
+				  (int64_t)64 << 20, &outmax, &err);
+	if (rc == 0 && itype == 1 && code) {
+		if (base64_decode(code, strlen(code), &decoded) < 0 ||
+		    memchr(decoded.data, '\0', decoded.len) != NULL)
+			rc = sp_errf(&err, 400, "InvalidRequest",
+				     "code is not valid base64 of UTF-8 text "
+				     "(codeInputType InlineBase64)");
+		else
+			code = decoded.data;
+	}
+	if (rc == 0)
+		rc = check_code_size(c, code ? "code" : "shellCommand",
+				     strlen(code ? code : shell), &err);
+	if (rc < 0) {
+		http_reply_error(c->rq, &err);
+		goto out;
+	}
+	if (outmax <= 0 || (uint64_t)outmax > p->output_max)
+		outmax = (int64_t)p->output_max;
+	j = job_new(code ? JOB_EXECUTE : JOB_SHELL, code ? code : shell,
+		    clamp_timeout(p, timeout), (uint64_t)outmax);
+	/* 2024-10-02-preview answered 202 even for synchronous runs; later
+	 * versions answer 200 (aca-api.md §5). */
+	ok = c->api_version &&
+			     strcmp(c->api_version, "2024-10-02-preview") == 0
+		     ? 202
+		     : 200;
+	submit(c, j, 2, etype == 1, ok);
+out:
+	buf_fini(&decoded);
+	json_decref(body);
+}
+
+void
+api_gen2_get_execution(struct api_ctx *c)
+{
+	struct session *s = NULL;
+	struct sp_err err;
+	json_t *body = NULL;
+	const char *id = c->rq->route.arg;
+
+	if (session_get(c->sp, c->principal, c->pool, c->identifier, false,
+			&s, &err) == 0)
+		body = session_history_get(c->sp, s, id);
+	session_unref(c->sp, s);
+	if (body == NULL) {
+		sp_errf(&err, 404, "ExecutionNotFound",
+			"no execution available for operation id %.64s; the "
+			"last %d executions of a session are kept",
+			id, SESSION_HISTORY);
+		http_reply_error(c->rq, &err);
+		return;
+	}
+	http_reply_json(c->rq, 200, body, NULL);
+}

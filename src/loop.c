@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: MIT
+/*
+ * loop.c: the event loop thread.  It owns no state of its own: every
+ * event is handed to session.c under sp->lock, and the callbacks of jobs
+ * that finished meanwhile run after the lock is dropped, so that an HTTP
+ * layer resuming a connection never holds the session lock.
+ */
+#define _GNU_SOURCE
+#include "loop.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "session.h"
+
+#define MAX_EVENTS 64
+
+static struct watch wake_watch = {W_WAKE, NULL};
+
+static void
+run_callbacks(struct job *j)
+{
+	while (j) {
+		struct job *next = j->next;
+
+		j->next = NULL;
+		j->done(j, j->arg); /* the callback owns j from here */
+		j = next;
+	}
+}
+
+static void *
+loop_main(void *arg)
+{
+	struct sandpool *sp = arg;
+	struct epoll_event ev[MAX_EVENTS];
+	int timeout = 0;
+
+	for (;;) {
+		int n, i;
+		struct job *done;
+		bool quit;
+
+		n = epoll_wait(sp->epfd, ev, MAX_EVENTS, timeout);
+		if (n < 0 && errno != EINTR) {
+			log_warn("epoll_wait");
+			n = 0;
+		}
+		pthread_mutex_lock(&sp->lock);
+		for (i = 0; i < n; i++) {
+			struct watch *w = ev[i].data.ptr;
+
+			switch (w->kind) {
+			case W_WAKE: {
+				uint64_t v;
+
+				if (read(sp->wakefd, &v, sizeof(v)) < 0 &&
+				    errno != EAGAIN)
+					log_warn("wakefd");
+				break;
+			}
+			case W_REPORT:
+				session_on_report(sp, w->s);
+				break;
+			case W_CTL:
+				session_on_ctl(sp, w->s, ev[i].events);
+				break;
+			case W_PID:
+				session_on_exit(sp, w->s);
+				break;
+			}
+		}
+		timeout = session_tick(sp);
+		done = session_take_done(sp);
+		quit = !sp->loop_running && sessions_all_gone(sp);
+		pthread_mutex_unlock(&sp->lock);
+		run_callbacks(done);
+		if (quit)
+			break;
+	}
+	return NULL;
+}
+
+int
+loop_start(struct sandpool *sp)
+{
+	struct epoll_event e = {.events = EPOLLIN, .data.ptr = &wake_watch};
+	int rc;
+
+	sp->epfd = epoll_create1(EPOLL_CLOEXEC);
+	sp->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (sp->epfd < 0 || sp->wakefd < 0)
+		return -errno;
+	if (epoll_ctl(sp->epfd, EPOLL_CTL_ADD, sp->wakefd, &e) < 0)
+		return -errno;
+	sp->loop_running = true;
+	rc = pthread_create(&sp->loop_thread, NULL, loop_main, sp);
+	if (rc != 0) {
+		sp->loop_running = false;
+		return -rc;
+	}
+	return 0;
+}
+
+static void
+poke(struct sandpool *sp)
+{
+	uint64_t one = 1;
+
+	if (write(sp->wakefd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("wakefd");
+}
+
+void
+loop_stop(struct sandpool *sp, uint32_t drain_ms)
+{
+	uint64_t until = now_ms() + drain_ms;
+	uint32_t left;
+
+	pthread_mutex_lock(&sp->lock);
+	sp->stopping = true;
+	pthread_mutex_unlock(&sp->lock);
+	/* Drain: let running and queued executions finish, bounded. */
+	for (;;) {
+		pthread_mutex_lock(&sp->lock);
+		left = sessions_inflight(sp);
+		pthread_mutex_unlock(&sp->lock);
+		if (left == 0 || now_ms() >= until)
+			break;
+		usleep(20 * 1000);
+	}
+	if (left)
+		log_warnx("shutdown: %u executions still running; killing "
+			  "them",
+			  left);
+	pthread_mutex_lock(&sp->lock);
+	sp->loop_running = false;
+	sessions_kill_all(sp);
+	pthread_mutex_unlock(&sp->lock);
+	poke(sp);
+	pthread_join(sp->loop_thread, NULL);
+	close(sp->epfd);
+	close(sp->wakefd);
+	sp->epfd = sp->wakefd = -1;
+}

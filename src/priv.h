@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * priv.h: the server's privileged actions, all in one place so that they
+ * can later move into a separate privileged process with re-validated,
+ * typed requests (STYLE.md §3.6): session data directories and their quota
+ * mounts, starting the sandbox launcher, and signalling sandboxes.
+ */
+#ifndef SANDPOOL_PRIV_H
+#define SANDPOOL_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/*
+ * Create dir and dir/data for a session.  With quota > 0 a tmpfs of that
+ * size owned by uid is mounted on dir/data (mounted before the sandbox is
+ * cloned: host propagation is private); otherwise data is a plain 0700
+ * directory owned by uid.  *mounted says which.  Returns 0 or -errno.
+ */
+int priv_data_create(const char *dir, const char *data_dir, uint64_t quota,
+		     uid_t uid, bool *mounted);
+
+/*
+ * Remove a session's directory and everything in it, without following any
+ * link the sandbox may have planted: unmount the quota tmpfs (which drops
+ * its pages at once) or walk the plain directory with *at() calls and
+ * O_NOFOLLOW.  Call only once the sandbox is dead.
+ */
+int priv_data_remove(const char *dir, const char *data_dir, bool mounted);
+
+/* Remove whatever a crashed server left in sessions_dir (at startup). */
+void priv_cleanup_stale(const char *sessions_dir);
+
+struct priv_spawn {
+	const char *sandbox_bin; /* the launcher binary */
+	const char *data_dir;
+	const char *runtime_dir;
+	const char *python;
+	uint64_t uid0;          /* host uid of inside root */
+	uint64_t tmp_size;      /* bytes */
+	uint32_t pids;
+	const char *const *env; /* K=V strings for the kernel, NULL-ended */
+	int ctl_fd;             /* becomes fd 3 of the launcher and kernel */
+	int report_fd;          /* becomes fd 4 of the launcher */
+};
+
+/*
+ * Start the launcher (posix_spawn: safe from a threaded process).  The
+ * launcher reports "ok <pid>" on report_fd and exits; the sandbox's pid 1
+ * is then our child.  Returns 0 and the launcher's pid, or -errno.
+ */
+int priv_sandbox_spawn(const struct priv_spawn *req, pid_t *launcher_pid);
+
+/*
+ * Run argv (absolute path in argv[0]) with envp, stdin and stderr on
+ * /dev/null, and return what it printed on stdout (at most cap bytes, at
+ * most timeout_ms of waiting; the child is then killed).  For small
+ * host-side helpers such as reading the package list.  Caller frees *out.
+ */
+int priv_run_capture(char *const *argv, char *const *envp, size_t cap,
+		     uint32_t timeout_ms, char **out);
+
+/* Send sig to the process behind pidfd.  Returns 0 or -errno. */
+int priv_signal(int pidfd, int sig);
+
+#endif

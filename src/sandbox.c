@@ -1,0 +1,727 @@
+// SPDX-License-Identifier: MIT
+/*
+ * sandbox.c: sandpool-sandbox, the launcher that builds one sandbox and
+ * starts PROGRAM in it.  The interface is "The launcher contract" in
+ * docs/ARCHITECTURE.md; option parsing is in sandbox_opts.c.
+ *
+ * Theory of operation
+ *
+ * Three processes take part (isolate has the same shape):
+ *
+ *  - The launcher: this process, root on the host, short-lived.  It opens
+ *    the data and runtime directories while it can still reach them (the
+ *    state directory is 0700 root), clones the child into new user, pid,
+ *    mount, network, IPC and UTS namespaces, writes the child's uid and
+ *    gid maps ("0 X 1" and "1000 X+1000 1"), releases it, waits for its
+ *    verdict and writes "ok <pid>" or "err <message>" to --report-fd.
+ *    Without --wait it clones with CLONE_PARENT, so the sandbox is the
+ *    server's child (the server holds its pidfd), and exits at once; with
+ *    --wait (tests) it waits for the sandbox and exits with its status.
+ *
+ *  - The child: pid 1 of the new pid namespace.  child_main() is its
+ *    setup ritual, one step per line in the order of platform-notes'
+ *    recipe: join the cgroups, become inside-root, cgroup namespace,
+ *    hostname, lo, the mount plan (mount.c), then the drop: setsid,
+ *    signals, bounding set, groups and uids to 1000, capabilities to zero,
+ *    NO_NEW_PRIVS, Landlock (landlock.c), seccomp (seccomp.c), rlimits.
+ *    It then becomes the init (init.c).  Until exec nothing but fatal
+ *    failures leave it, as text on the error pipe.
+ *
+ *  - PROGRAM: forked by the init, pid 2, uid 1000 inside (X+1000 on the
+ *    host), cwd /mnt/data, fds 0-3 only.
+ *
+ * Two pipes connect launcher and child.  The release pipe holds the child
+ * until its maps are written (one byte; EOF means the launcher gave up and
+ * the child exits quietly).  The error pipe is close-on-exec: a failing
+ * step writes its message and exits, and the launcher's read ends in EOF
+ * only when both the init (after its fork) and PROGRAM (at execve) have
+ * closed their copies, so EOF means PROGRAM is running.
+ *
+ * The data and runtime directories reach the child as detached mount
+ * trees (open_tree(OPEN_TREE_CLONE)), not as plain fds bound through
+ * /proc/self/fd/N: a bind mount refuses (EINVAL) a source that lives in
+ * another mount namespace, and after CLONE_NEWNS the host's mounts are
+ * exactly that.  The launcher also sets their mount flags (nosuid, nodev,
+ * noexec; read-only for the runtime), host side and recursively; the
+ * child attaches them with move_mount().
+ *
+ * Clone is the raw syscall without a new stack (bubblewrap's raw_clone):
+ * the child continues like a fork, on a copy of our stack.
+ */
+#define _GNU_SOURCE
+#include "sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "init.h"
+#include "landlock.h"
+#include "log.h"
+#include "mount.h"
+#include "sandbox_opts.h"
+#include "seccomp_policy.h"
+#include "util.h"
+
+#if !defined(__x86_64__) && !defined(__aarch64__)
+/* raw clone's argument order (flags, stack, ptid, ctid, tls) differs. */
+#error "sandpool-sandbox supports x86_64 and aarch64 only"
+#endif
+
+/* How long the launcher waits for the child's verdict. */
+#define VERDICT_TIMEOUT_MS 10000
+/* Exit status of the launcher when the sandbox could not be started. */
+#define EXIT_SETUP_FAILED 1
+
+/* Signals a --wait launcher passes on to the sandbox's init. */
+static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1,
+					SIGUSR2};
+
+struct launcher {
+	const struct sandbox_opts *o;
+	int data_tree;	  /* detached mount for /mnt/data; -1 once closed */
+	int runtime_tree; /* detached mount for /opt/sandpool */
+	int release[2];	  /* launcher -> child: "maps are written" */
+	int errp[2];	  /* child -> launcher: setup failure text */
+	int pidfd;	  /* of the child; -1 until cloned */
+	pid_t pid;	  /* of the child, as the host sees it */
+	bool ctl;	  /* fd 3 was open at start: PROGRAM's control socket */
+	sigset_t fwd;	  /* forwarded_signals, blocked with --wait */
+};
+
+int
+sandbox_errf(struct sandbox_err *e, int rc, const char *fmt, ...)
+{
+	char what[sizeof(e->msg)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (rc < 0)
+		snprintf(e->msg, sizeof(e->msg), "%s: %s", what, strerror(-rc));
+	else
+		snprintf(e->msg, sizeof(e->msg), "%s", what);
+	return rc;
+}
+
+static void
+close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* ==== the child: setup ritual (runs as pid 1 of the new namespaces) ==== */
+
+/* Die with a message on the error pipe, if rc is a failure. */
+static void
+check(int errfd, int rc, struct sandbox_err *e, const char *what)
+{
+	if (rc >= 0)
+		return;
+	if (e->msg[0] == '\0')
+		sandbox_errf(e, rc, "%s", what);
+	if (write(errfd, e->msg, strlen(e->msg)) < 0) {
+		/* The launcher is gone; nobody is left to tell. */
+	}
+	_exit(EXIT_SETUP_FAILED);
+}
+
+static void
+wait_release(int fd)
+{
+	char c;
+	ssize_t n;
+
+	do
+		n = read(fd, &c, 1);
+	while (n < 0 && errno == EINTR);
+	/* EOF: the launcher failed before the maps and is reporting it. */
+	if (n != 1)
+		_exit(EXIT_SETUP_FAILED);
+	close(fd);
+}
+
+static int
+join_cgroups(const struct sandbox_opts *o)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < o->ncgroup; i++) {
+		/* "0" is the writer itself, for tasks and cgroup.procs. */
+		if (rc == 0 && write(o->cgroup_fds[i], "0", 1) != 1)
+			rc = -errno;
+		close(o->cgroup_fds[i]);
+	}
+	return rc;
+}
+
+/* Close every fd but 0-3 (stdio, control socket) and the setup fds. */
+static int
+close_other_fds(const struct launcher *l)
+{
+	int keep[] = {l->errp[1], l->data_tree, l->runtime_tree};
+	unsigned int lo = 4;
+	size_t i, j;
+
+	/* Sort the three (insertion sort), then close the gaps. */
+	for (i = 1; i < ARRAY_SIZE(keep); i++)
+		for (j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			int t = keep[j];
+
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
+		}
+	for (i = 0; i < ARRAY_SIZE(keep); i++) {
+		unsigned int k = (unsigned int)keep[i];
+
+		if (k > lo && close_range(lo, k - 1, 0) < 0)
+			return -errno;
+		if (k + 1 > lo)
+			lo = k + 1;
+	}
+	return close_range(lo, ~0U, 0) < 0 ? -errno : 0;
+}
+
+static int
+become_root(void)
+{
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+/* The netns starts with lo down; localhost must work inside. */
+static int
+bring_up_lo(void)
+{
+	struct ifreq ifr;
+	int s, rc = 0;
+
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, "lo", 3);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		rc = -errno;
+out:
+	close(s);
+	return rc;
+}
+
+/*
+ * No nested user namespaces: the limit is per user namespace, so 0 here
+ * leaves the host's alone and makes unshare(CLONE_NEWUSER) fail with
+ * ENOSPC.  Best effort: seccomp denies unshare and clone's namespace flags
+ * anyway, and a masked /proc (containers) refuses this write.
+ */
+static void
+limit_user_namespaces(void)
+{
+	(void)write_file_str("/proc/sys/user/max_user_namespaces", "0");
+}
+
+static int
+reset_signals(void)
+{
+	struct sigaction dfl;
+	sigset_t none;
+	int sig;
+
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	/* SIGKILL, SIGSTOP and glibc's internal signals refuse: fine. */
+	for (sig = 1; sig < NSIG; sig++)
+		(void)sigaction(sig, &dfl, NULL);
+	sigemptyset(&none);
+	return sigprocmask(SIG_SETMASK, &none, NULL) < 0 ? -errno : 0;
+}
+
+static int
+drop_privileges(void)
+{
+	const gid_t gid = SANDBOX_GID;
+	const uid_t uid = SANDBOX_UID;
+	cap_t none = NULL;
+	cap_value_t c;
+	int rc = 0;
+
+	/* The bounding set first: dropping it needs CAP_SETPCAP, which the
+	 * uid change below takes away. */
+	for (c = 0; c < cap_max_bits(); c++) {
+		if (cap_drop_bound(c) < 0) {
+			rc = -errno;
+			goto out;
+		}
+	}
+	/* setgroups is still "allow" (notes §1): replace the server's
+	 * supplementary groups, which "deny" would have kept. */
+	if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 ||
+	    setresuid(uid, uid, uid) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (cap_reset_ambient() < 0) {
+		rc = -errno;
+		goto out;
+	}
+	none = cap_init();
+	if (none == NULL || cap_set_proc(none) < 0)
+		rc = -errno;
+out:
+	cap_free(none);
+	return rc;
+}
+
+/* Prove the drop before anything runs as the user (cheap, explicit). */
+static int
+verify_dropped(void)
+{
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg, groups[2];
+	cap_t now = cap_get_proc(), none = cap_init();
+	int rc = 0;
+
+	if (now == NULL || none == NULL || getresuid(&ru, &eu, &su) < 0 ||
+	    getresgid(&rg, &eg, &sg) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (ru != SANDBOX_UID || eu != SANDBOX_UID || su != SANDBOX_UID ||
+	    rg != SANDBOX_GID || eg != SANDBOX_GID || sg != SANDBOX_GID ||
+	    getgroups(2, groups) != 1 || groups[0] != SANDBOX_GID ||
+	    cap_compare(now, none) != 0 ||
+	    prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0) != 0 ||
+	    prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+		rc = -EPERM;
+out:
+	cap_free(now);
+	cap_free(none);
+	return rc;
+}
+
+static int
+set_rlimits(const struct sandbox_opts *o)
+{
+	const struct {
+		int res;
+		rlim_t val;
+	} lim[] = {
+		/* No core files: they would fill /mnt/data with memory. */
+		{RLIMIT_CORE, 0},
+		/* select() users and fd-hungry code stay well-behaved. */
+		{RLIMIT_NOFILE, 1024},
+		/* A backstop behind pids.max: counts uid X+1000 only. */
+		{RLIMIT_NPROC, (rlim_t)o->pids},
+		{RLIMIT_FSIZE, (rlim_t)o->fsize},
+	};
+	struct rlimit cur, rl;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(lim); i++) {
+		if (getrlimit(lim[i].res, &cur) < 0)
+			return -errno;
+		/* Without capabilities a limit can only go down. */
+		rl.rlim_cur = rl.rlim_max =
+			lim[i].val < cur.rlim_max ? lim[i].val : cur.rlim_max;
+		if (setrlimit(lim[i].res, &rl) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+static void __attribute__((noreturn))
+child_main(struct launcher *l)
+{
+	const struct sandbox_opts *o = l->o;
+	const int errfd = l->errp[1];
+	struct sandbox_err e = {{0}};
+	struct mount_cfg mc = {o->hostname, o->tmp_size, l->data_tree,
+			       l->runtime_tree};
+	struct init_cfg ic = {o->argv, o->env, errfd, o->stdio, l->ctl};
+
+	/* Wait until the launcher has written our uid and gid maps. */
+	wait_release(l->release[0]);
+	/* We are the new pid namespace's init, or /proc and the init's
+	 * signal semantics below would be wrong. */
+	check(errfd, getpid() == 1 ? 0 : -EINVAL, &e, "not pid 1");
+	/* Join the session's cgroups through fds the server opened (as
+	 * root) while we are single-threaded: 0.03 ms, against up to 20 ms
+	 * for an attach by pid after idle (notes §5). */
+	check(errfd, join_cgroups(o), &e, "join cgroups");
+	/* The report fd and whatever else the server left open must not
+	 * reach the sandbox. */
+	check(errfd, close_other_fds(l), &e, "close inherited fds");
+	/* Until now we are the host's kuid 0 inside, which shows as 65534
+	 * and cannot even mkdir on our own tmpfs (EOVERFLOW). */
+	check(errfd, become_root(), &e, "setresuid(0)");
+	/* After the cgroup attach, so /proc/self/cgroup reads "/" and the
+	 * server's cgroup path does not leak. */
+	check(errfd, unshare(CLONE_NEWCGROUP) < 0 ? -errno : 0, &e,
+	      "unshare(CLONE_NEWCGROUP)");
+	check(errfd,
+	      sethostname(o->hostname, strlen(o->hostname)) < 0 ? -errno : 0,
+	      &e, "sethostname");
+	check(errfd, bring_up_lo(), &e, "bring up lo");
+	/* Files we create (/etc) and PROGRAM creates get known modes,
+	 * whatever umask the server runs with. */
+	umask(022);
+	check(errfd, mount_setup(&mc, &e), &e, "mount plan");
+	close_fd(&l->data_tree);
+	close_fd(&l->runtime_tree);
+	/* Needs the new /proc and inside-root; optional (seccomp). */
+	limit_user_namespaces();
+	/* Leave the server's session: no controlling terminal to push
+	 * input into, no signals aimed at the server's process group. */
+	check(errfd, setsid() < 0 ? -errno : 0, &e, "setsid");
+	/* A launcher started in the background passes SIGINT as SIG_IGN,
+	 * and Python then never installs its handler (notes §6). */
+	check(errfd, reset_signals(), &e, "reset signals");
+	/* Bounding set, groups, uids, ambient and capability sets. */
+	check(errfd, drop_privileges(), &e, "drop privileges");
+	/* No privilege through execve ever again; required by Landlock
+	 * and seccomp for an unprivileged caller. */
+	check(errfd, prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? -errno : 0,
+	      &e, "PR_SET_NO_NEW_PRIVS");
+	check(errfd, verify_dropped(), &e, "privileges still held");
+	/* After all mounts (rules bind to the final tree), before seccomp
+	 * (whose policy does not cover landlock's syscalls). */
+	check(errfd, landlock_install(&e), &e, "landlock");
+	check(errfd, seccomp_install(&e), &e, "seccomp");
+	check(errfd, set_rlimits(o), &e, "rlimits");
+	/* Fork PROGRAM, reap and forward signals until PROGRAM exits. */
+	init_run(&ic);
+}
+
+/* ==== the launcher (host side) ==== */
+
+/* 0-2 open (a later open must not land there), fd 3 reserved. */
+static int
+fd_hygiene(struct launcher *l)
+{
+	int fd;
+
+	for (fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) < 0 &&
+		    open("/dev/null", O_RDWR) != fd)
+			return -errno;
+	}
+	l->ctl = fcntl(3, F_GETFD) >= 0;
+	/* No fd 3: hold the slot with a close-on-exec /dev/null, so none
+	 * of our own fds becomes PROGRAM's "control socket". */
+	if (!l->ctl && open("/dev/null", O_RDONLY | O_CLOEXEC) != 3)
+		return -EBADF;
+	return 0;
+}
+
+/*
+ * A detached copy of the mount tree at path, with attr set on every mount
+ * in it.  O_NOFOLLOW and O_DIRECTORY: path must be a real directory.
+ */
+static int
+open_tree_at(const char *path, uint64_t attr, int *out,
+	     struct sandbox_err *e)
+{
+	struct mount_attr ma = {.attr_set = attr, .propagation = MS_PRIVATE};
+	int dir = -1, tree = -1, rc = 0;
+
+	dir = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (dir < 0) {
+		rc = sandbox_errf(e, -errno, "open %s", path);
+		goto out;
+	}
+	/* AT_RECURSIVE: like MS_BIND|MS_REC, submounts come along. */
+	tree = open_tree(dir, "",
+			 AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+				 AT_RECURSIVE);
+	if (tree < 0) {
+		rc = sandbox_errf(e, -errno, "open_tree %s", path);
+		goto out;
+	}
+	if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &ma,
+			  sizeof(ma)) < 0) {
+		rc = sandbox_errf(e, -errno, "mount_setattr %s", path);
+		goto out;
+	}
+	*out = tree;
+	tree = -1;
+out:
+	close_fd(&dir);
+	close_fd(&tree);
+	return rc;
+}
+
+/* Write one map file in a single write(), as the kernel requires. */
+static int
+write_map(int procdir, const char *name, const char *map)
+{
+	int fd = openat(procdir, name, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+	int rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, map, strlen(map));
+	if (n < 0)
+		rc = -errno;
+	else if ((size_t)n != strlen(map))
+		rc = -EIO;
+	close(fd);
+	return rc;
+}
+
+static int
+write_maps(const struct launcher *l, struct sandbox_err *e)
+{
+	char path[32], map[64];
+	uint64_t x = l->o->uid_base;
+	int dir = -1, rc = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)l->pid);
+	dir = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0) {
+		rc = sandbox_errf(e, -errno, "open %s", path);
+		goto out;
+	}
+	/* The pidfd proves /proc/<pid> is still our child and not a reused
+	 * pid (with CLONE_PARENT the server may reap it). */
+	if (pidfd_send_signal(l->pidfd, 0, NULL, 0) < 0) {
+		rc = sandbox_errf(e, -errno, "child died before its maps");
+		goto out;
+	}
+	/* Inside root for the setup, inside 1000 for everything else: two
+	 * host ids per session.  setgroups stays "allow" (notes §1). */
+	snprintf(map, sizeof(map), "0 %llu 1\n%d %llu 1\n",
+		 (unsigned long long)x, SANDBOX_UID,
+		 (unsigned long long)(x + SANDBOX_UID));
+	rc = write_map(dir, "uid_map", map);
+	if (rc == 0)
+		rc = write_map(dir, "gid_map", map);
+	if (rc < 0)
+		sandbox_errf(e, rc, "write uid/gid map");
+out:
+	close_fd(&dir);
+	return rc;
+}
+
+/* Open the trees, clone, map and release the child. */
+static int
+launcher_start(struct launcher *l, struct sandbox_err *e)
+{
+	unsigned long flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS |
+			      CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |
+			      CLONE_PIDFD | SIGCHLD;
+	size_t i;
+	int rc;
+
+	rc = fd_hygiene(l);
+	if (rc < 0)
+		return sandbox_errf(e, rc, "set up fds 0-3");
+	/* Before the clone: the state directory is 0700 root, and the
+	 * child is uid X as soon as it is anyone.  The session's files:
+	 * no setuid, devices or programs. */
+	rc = open_tree_at(l->o->data, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+					     MOUNT_ATTR_NOEXEC,
+			  &l->data_tree, e);
+	if (rc < 0)
+		return rc;
+	/* Our runtime: read-only, no setuid or devices. */
+	rc = open_tree_at(l->o->runtime, MOUNT_ATTR_RDONLY |
+						MOUNT_ATTR_NOSUID |
+						MOUNT_ATTR_NODEV,
+			  &l->runtime_tree, e);
+	if (rc < 0)
+		return rc;
+	if (pipe2(l->release, O_CLOEXEC) < 0 || pipe2(l->errp, O_CLOEXEC) < 0)
+		return sandbox_errf(e, -errno, "pipe2");
+	/* The sandbox's init becomes the server's child; the server holds
+	 * its pidfd.  Tests (--wait) keep it as our own child. */
+	if (!l->o->wait)
+		flags |= CLONE_PARENT;
+	else if (sigprocmask(SIG_BLOCK, &l->fwd, NULL) < 0)
+		return sandbox_errf(e, -errno, "sigprocmask");
+	l->pid = (pid_t)syscall(SYS_clone, flags, NULL, &l->pidfd, NULL, 0);
+	if (l->pid < 0)
+		return sandbox_errf(e, -errno, "clone");
+	if (l->pid == 0) {
+		close(l->release[1]);
+		close(l->errp[0]);
+		child_main(l);
+	}
+	close_fd(&l->release[0]);
+	close_fd(&l->errp[1]);
+	close_fd(&l->data_tree);
+	close_fd(&l->runtime_tree);
+	for (i = 0; i < l->o->ncgroup; i++)
+		close(l->o->cgroup_fds[i]);
+	rc = write_maps(l, e);
+	if (rc < 0)
+		return rc;
+	if (write(l->release[1], "x", 1) != 1)
+		return sandbox_errf(e, -errno, "release child");
+	close_fd(&l->release[1]);
+	return 0;
+}
+
+/*
+ * Read the error pipe to EOF.  Returns 0 if PROGRAM was exec'd, or -1 with
+ * the child's message in e.
+ */
+static int
+launcher_verdict(struct launcher *l, struct sandbox_err *e)
+{
+	uint64_t deadline = now_ms() + VERDICT_TIMEOUT_MS;
+	struct pollfd p = {.fd = l->errp[0], .events = POLLIN};
+	size_t len = 0, i;
+	char chunk[256];
+
+	for (;;) {
+		uint64_t now = now_ms();
+		ssize_t n;
+		int r;
+
+		if (now >= deadline)
+			return sandbox_errf(e, -ETIMEDOUT, "sandbox setup");
+		r = poll(&p, 1, (int)(deadline - now));
+		if (r < 0 && errno != EINTR)
+			return sandbox_errf(e, -errno, "poll");
+		if (r <= 0)
+			continue;
+		n = read(l->errp[0], chunk, sizeof(chunk));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return sandbox_errf(e, -errno, "read error pipe");
+		}
+		if (n == 0)
+			break;
+		for (i = 0; i < (size_t)n && len + 1 < sizeof(e->msg); i++)
+			e->msg[len++] = chunk[i];
+	}
+	if (len == 0)
+		return 0;
+	/* One line for the report: the text is ours, but be strict. */
+	e->msg[len] = '\0';
+	for (i = 0; i < len; i++)
+		if ((unsigned char)e->msg[i] < 0x20)
+			e->msg[i] = ' ';
+	return -1;
+}
+
+/* --wait: forward signals to the init until it exits; its exit code. */
+static int
+launcher_wait(struct launcher *l)
+{
+	struct pollfd p[2];
+	struct signalfd_siginfo si;
+	siginfo_t info;
+	int sfd = signalfd(-1, &l->fwd, SFD_CLOEXEC);
+
+	p[0] = (struct pollfd){.fd = l->pidfd, .events = POLLIN};
+	p[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
+	while (sfd >= 0 && poll(p, 2, -1) >= 0 && !(p[0].revents & POLLIN)) {
+		if ((p[1].revents & POLLIN) &&
+		    read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+			pidfd_send_signal(l->pidfd, (int)si.ssi_signo, NULL, 0);
+	}
+	close_fd(&sfd);
+	memset(&info, 0, sizeof(info));
+	while (waitid(P_PIDFD, (id_t)l->pidfd, &info, WEXITED) < 0)
+		if (errno != EINTR)
+			return EXIT_SETUP_FAILED;
+	if (info.si_code == CLD_EXITED)
+		return info.si_status;
+	return 128 + info.si_status;
+}
+
+static void
+launcher_report(const struct launcher *l, int rc, const struct sandbox_err *e)
+{
+	char line[sizeof(e->msg) + 32];
+
+	if (rc == 0)
+		snprintf(line, sizeof(line), "ok %d\n", (int)l->pid);
+	else
+		snprintf(line, sizeof(line), "err %s\n", e->msg);
+	if (rc < 0)
+		log_warnx("sandbox setup failed: %s", e->msg);
+	if (l->o->report_fd >= 0 &&
+	    write_all(l->o->report_fd, line, strlen(line)) < 0)
+		log_warn("write report to fd %d", l->o->report_fd);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sandbox_opts o;
+	struct launcher l = {.o = &o,
+			     .data_tree = -1,
+			     .runtime_tree = -1,
+			     .release = {-1, -1},
+			     .errp = {-1, -1},
+			     .pidfd = -1};
+	struct sandbox_err e = {{0}};
+	size_t i;
+	int rc, code;
+
+	if (sandbox_opts_parse(argc, argv, &o, &e) < 0) {
+		fprintf(stderr, "sandpool-sandbox: %s\n", e.msg);
+		sandbox_opts_usage(stderr);
+		return 2;
+	}
+	if (o.help) {
+		sandbox_opts_usage(stdout);
+		return 0;
+	}
+	/* A server that went away must not kill us mid-report. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&l.fwd);
+	for (i = 0; i < ARRAY_SIZE(forwarded_signals); i++)
+		sigaddset(&l.fwd, forwarded_signals[i]);
+
+	rc = launcher_start(&l, &e);
+	if (rc == 0)
+		rc = launcher_verdict(&l, &e);
+	/* A half-built sandbox must not live on: nobody would know it. */
+	if (rc < 0 && l.pidfd >= 0)
+		pidfd_send_signal(l.pidfd, SIGKILL, NULL, 0);
+	launcher_report(&l, rc, &e);
+	if (o.wait && l.pidfd >= 0)
+		code = launcher_wait(&l);
+	else
+		code = 0;
+	if (rc < 0)
+		code = EXIT_SETUP_FAILED;
+	close_fd(&l.pidfd);
+	close_fd(&l.errp[0]);
+	close_fd(&l.release[1]);
+	return code;
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sandpool.h: the one context struct passed everywhere in the server
+ * (STYLE.md §3.2: no mutable globals in a threaded daemon).
+ */
+#ifndef SANDPOOL_SANDPOOL_H
+#define SANDPOOL_SANDPOOL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+
+struct session;
+struct MHD_Daemon;
+
+/* Runtime state of one configured pool. */
+struct pool {
+	const struct pool_config *cfg;
+	uint32_t live;     /* sessions holding a slot (warm ones included) */
+	uint32_t ready;    /* warm sandboxes with no identifier yet */
+	uint32_t starting; /* sandboxes being started right now */
+	struct session *warm; /* list of ready warm sessions (next_warm) */
+};
+
+struct sandpool {
+	struct config *cfg;
+	char *exe_dir;      /* directory of the sandpool binary */
+	char *sandbox_bin;  /* path of sandpool-sandbox */
+	char *runtime_dir;  /* holds kernel.py */
+	char *sessions_dir; /* <state>/sessions */
+
+	/*
+	 * lock protects the session table, every struct session, the pools
+	 * and the slot map.  Taken by HTTP threads and the loop thread; never
+	 * held while calling a job's completion callback.
+	 */
+	pthread_mutex_t lock;
+	struct session **table; /* hash buckets by (principal, identifier) */
+	uint32_t table_size;
+	struct session *all;    /* every session, linked by next_all */
+	uint32_t nsessions;
+	uint8_t *slots;         /* uid slot map; 1 = used */
+	uint32_t nslots;
+	struct pool pools[CONFIG_MAX_POOLS];
+	int npools;
+
+	/* the loop thread */
+	int epfd;
+	int wakefd;
+	pthread_t loop_thread;
+	bool loop_running;
+	bool stopping;       /* SIGTERM seen: refuse new work */
+	struct session *dirty;  /* sessions the loop must look at (next_dirty) */
+	struct job *done_head;  /* finished jobs whose callbacks are due */
+	struct job *done_tail;
+	uint64_t next_scan_ms;  /* monotonic time of the next timer scan */
+	uint64_t exec_seq;   /* execution counter (for ids and logs) */
+	uint64_t req_seq;    /* HTTP request counter, for req= in logs */
+
+	/* the HTTP server */
+	struct MHD_Daemon *mhd;
+	bool auth_required;
+
+	/* cached answer of GET metadata (a JSON text), built once */
+	char *metadata_json;
+	pthread_mutex_t metadata_lock;
+};
+
+#endif

@@ -1,0 +1,1279 @@
+// SPDX-License-Identifier: MIT
+/*
+ * session.c: the session table, each session's sandbox lifecycle and its
+ * FIFO of executions.
+ *
+ * State machine of one session (all transitions on the loop thread, under
+ * sp->lock, except creation and submission which HTTP threads do):
+ *
+ *   NEW --start--> STARTING --"ready" frame--> IDLE <--result-- BUSY
+ *                     |                          |--dispatch-->
+ *                     '--launcher error / death--+--> (reaped) --> NEW
+ *                                                     or CLOSED (destroy)
+ *
+ * A sandbox that dies (crash, sys.exit, timeout kill, OOM) is reaped
+ * through its pidfd and restarted with the same files; a queued job waits
+ * for the new kernel.  A destroyed session is torn down only after pid 1
+ * is reaped, and freed once the last reference is dropped (libuv's
+ * close_cb rule).
+ *
+ * Warm sandboxes are sessions with no identifier, kept on their pool's
+ * warm list; a new identifier takes one instead of starting its own.
+ */
+#define _GNU_SOURCE
+#include "session.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "priv.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+#define TABLE_SIZE 4096
+#define SLOT_STRIDE 2048 /* host uids per session: inside 0 and 1000 */
+#define READ_CHUNK (64 * 1024)
+#define READ_BUDGET (1024 * 1024) /* bytes per wakeup, for fairness */
+
+static void mark_dirty(struct sandpool *sp, struct session *s);
+static void kill_sandbox(struct sandpool *sp, struct session *s,
+			 const char *why);
+
+/* ------------------------------------------------------------------ */
+/* jobs                                                                */
+/* ------------------------------------------------------------------ */
+
+struct job *
+job_new(enum job_kind kind, const char *code, uint32_t timeout_s,
+	uint64_t output_max)
+{
+	struct job *j = xcalloc(1, sizeof(*j));
+	unsigned char r[16];
+
+	j->kind = kind;
+	j->code = xstrdup(code);
+	j->timeout_s = timeout_s;
+	j->output_max = output_max;
+	random_bytes(r, sizeof(r));
+	r[6] = (unsigned char)((r[6] & 0x0f) | 0x40); /* uuid v4 */
+	r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
+	snprintf(j->id, sizeof(j->id),
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+		 "%02x%02x%02x%02x%02x%02x",
+		 r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
+		 r[10], r[11], r[12], r[13], r[14], r[15]);
+	j->submitted_ms = now_ms();
+	return j;
+}
+
+void
+job_free(struct job *j)
+{
+	if (j == NULL)
+		return;
+	free(j->code);
+	json_decref(j->reply);
+	free(j);
+}
+
+/* Hand a finished job to the loop, which runs its callback unlocked. */
+static void
+job_finish(struct sandpool *sp, struct job *j, enum job_outcome outcome,
+	   const char *detail)
+{
+	j->outcome = outcome;
+	j->finished_ms = now_ms();
+	if (detail)
+		snprintf(j->detail, sizeof(j->detail), "%s", detail);
+	j->next = NULL;
+	if (sp->done_tail)
+		sp->done_tail->next = j;
+	else
+		sp->done_head = j;
+	sp->done_tail = j;
+}
+
+struct job *
+session_take_done(struct sandpool *sp)
+{
+	struct job *j = sp->done_head;
+
+	sp->done_head = sp->done_tail = NULL;
+	return j;
+}
+
+/* ------------------------------------------------------------------ */
+/* table                                                               */
+/* ------------------------------------------------------------------ */
+
+static uint32_t
+key_hash(const char *principal, const char *pool, const char *ident)
+{
+	const char *parts[3] = {principal, pool, ident};
+	uint32_t h = 2166136261u;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		const unsigned char *p = (const unsigned char *)parts[i];
+
+		for (; *p; p++)
+			h = (h ^ *p) * 16777619u;
+		h = (h ^ 0xff) * 16777619u; /* separator */
+	}
+	return h;
+}
+
+static struct session *
+table_find(struct sandpool *sp, const char *principal, const char *pool,
+	   const char *ident)
+{
+	uint32_t b = key_hash(principal, pool, ident) % sp->table_size;
+	struct session *s;
+
+	for (s = sp->table[b]; s; s = s->next_hash)
+		if (strcmp(s->identifier, ident) == 0 &&
+		    strcmp(s->principal, principal) == 0 &&
+		    strcmp(s->pool->cfg->name, pool) == 0)
+			return s;
+	return NULL;
+}
+
+static void
+table_insert(struct sandpool *sp, struct session *s)
+{
+	uint32_t b = key_hash(s->principal, s->pool->cfg->name,
+			      s->identifier) %
+		     sp->table_size;
+
+	s->next_hash = sp->table[b];
+	sp->table[b] = s;
+}
+
+static void
+table_remove(struct sandpool *sp, struct session *s)
+{
+	uint32_t b;
+	struct session **pp;
+
+	if (s->identifier == NULL)
+		return;
+	b = key_hash(s->principal, s->pool->cfg->name, s->identifier) %
+	    sp->table_size;
+	for (pp = &sp->table[b]; *pp; pp = &(*pp)->next_hash) {
+		if (*pp == s) {
+			*pp = s->next_hash;
+			s->next_hash = NULL;
+			return;
+		}
+	}
+}
+
+static int
+slot_alloc(struct sandpool *sp, uint32_t *out)
+{
+	uint32_t i;
+
+	for (i = 0; i < sp->nslots; i++) {
+		if (!sp->slots[i]) {
+			sp->slots[i] = 1;
+			*out = i;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+static struct pool *
+pool_find(struct sandpool *sp, const char *name)
+{
+	int i;
+
+	for (i = 0; i < sp->npools; i++)
+		if (strcmp(sp->pools[i].cfg->name, name) == 0)
+			return &sp->pools[i];
+	return NULL;
+}
+
+static void
+wake_loop(struct sandpool *sp)
+{
+	uint64_t one = 1;
+
+	if (write(sp->wakefd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("wake loop");
+}
+
+static void
+mark_dirty(struct sandpool *sp, struct session *s)
+{
+	if (s->in_dirty)
+		return;
+	s->in_dirty = true;
+	s->next_dirty = sp->dirty;
+	sp->dirty = s;
+}
+
+/* A new session struct holding a slot; no sandbox yet. */
+static struct session *
+session_alloc(struct sandpool *sp, struct pool *pool, uint32_t slot)
+{
+	struct session *s = xcalloc(1, sizeof(*s));
+
+	random_hex(s->sid, 8);
+	s->pool = pool;
+	s->slot = slot;
+	s->uid0 = sp->cfg->uid_base + (uint64_t)slot * SLOT_STRIDE;
+	s->dir = xasprintf("%s/%s", sp->sessions_dir, s->sid);
+	s->data_dir = xasprintf("%s/data", s->dir);
+	s->state = SESSION_NEW;
+	s->report_fd = s->ctl = s->pidfd = -1;
+	buf_init(&s->report, 512);
+	kframe_reader_init(&s->rd, KERNEL_MAX_OUT);
+	buf_init(&s->wbuf, KERNEL_MAX_IN + 4);
+	s->w_report = (struct watch){W_REPORT, s};
+	s->w_ctl = (struct watch){W_CTL, s};
+	s->w_pid = (struct watch){W_PID, s};
+	s->created_wall = s->last_used_wall = wall_ms();
+	s->last_used_ms = now_ms();
+	s->next_all = sp->all;
+	sp->all = s;
+	sp->nsessions++;
+	pool->live++;
+	return s;
+}
+
+static void
+session_free(struct sandpool *sp, struct session *s)
+{
+	struct session **pp;
+	uint32_t i;
+
+	for (pp = &sp->all; *pp; pp = &(*pp)->next_all) {
+		if (*pp == s) {
+			*pp = s->next_all;
+			break;
+		}
+	}
+	sp->nsessions--;
+	for (i = 0; i < SESSION_HISTORY; i++)
+		json_decref(s->history[i].body);
+	buf_fini(&s->report);
+	buf_fini(&s->wbuf);
+	kframe_reader_fini(&s->rd);
+	free(s->principal);
+	free(s->identifier);
+	free(s->dir);
+	free(s->data_dir);
+	free(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* API side (HTTP threads)                                             */
+/* ------------------------------------------------------------------ */
+
+static void
+touch(struct session *s)
+{
+	s->last_used_wall = wall_ms();
+	s->last_used_ms = now_ms();
+}
+
+int
+session_get(struct sandpool *sp, const char *principal, const char *pool_name,
+	    const char *ident, bool create, struct session **out,
+	    struct sp_err *err)
+{
+	struct pool *pool;
+	struct session *s;
+	uint32_t slot;
+	int rc = 0;
+
+	*out = NULL;
+	pthread_mutex_lock(&sp->lock);
+	pool = pool_find(sp, pool_name);
+	if (pool == NULL) {
+		rc = sp_errf(err, 404, "PoolNotFound",
+			     "no pool named \"%s\" is configured", pool_name);
+		goto out;
+	}
+	s = table_find(sp, principal, pool_name, ident);
+	if (s && s->state != SESSION_CLOSED && !s->destroy) {
+		s->refs++;
+		touch(s);
+		*out = s;
+		goto out;
+	}
+	if (!create) {
+		rc = sp_errf(err, 404, "SessionNotFound",
+			     "no session with this identifier exists");
+		goto out;
+	}
+	if (sp->stopping) {
+		rc = sp_errf(err, 503, "ServerStopping",
+			     "the server is shutting down; retry elsewhere");
+		goto out;
+	}
+	if (pool->warm) {
+		/* Take a warm sandbox: its kernel is up and preloaded. */
+		s = pool->warm;
+		pool->warm = s->next_warm;
+		s->next_warm = NULL;
+		pool->ready--;
+	} else {
+		if (pool->live >= pool->cfg->max_sessions) {
+			rc = sp_errf(err, 429, "PoolFull",
+				     "pool \"%s\" has its maximum of %u "
+				     "sessions; delete one or retry later",
+				     pool_name, pool->cfg->max_sessions);
+			goto out;
+		}
+		if (slot_alloc(sp, &slot) < 0) {
+			rc = sp_errf(err, 429, "PoolFull",
+				     "no sandbox uid slot is free; retry later");
+			goto out;
+		}
+		s = session_alloc(sp, pool, slot);
+	}
+	s->principal = xstrdup(principal);
+	s->identifier = xstrdup(ident);
+	s->created_wall = wall_ms();
+	touch(s);
+	table_insert(sp, s);
+	s->refs++;
+	mark_dirty(sp, s);
+	wake_loop(sp);
+	*out = s;
+out:
+	pthread_mutex_unlock(&sp->lock);
+	return rc;
+}
+
+/* Called with the lock held. */
+static void
+unref_locked(struct sandpool *sp, struct session *s)
+{
+	ENSURE(s->refs > 0);
+	s->refs--;
+	if (s->refs == 0 && s->state == SESSION_CLOSED)
+		session_free(sp, s);
+}
+
+void
+session_unref(struct sandpool *sp, struct session *s)
+{
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&sp->lock);
+	unref_locked(sp, s);
+	pthread_mutex_unlock(&sp->lock);
+}
+
+int
+session_submit(struct sandpool *sp, struct session *s, struct job *job,
+	       struct sp_err *err)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&sp->lock);
+	if (s->state == SESSION_CLOSED || s->destroy) {
+		rc = sp_errf(err, 410, "SessionGone",
+			     "the session was deleted while the request was "
+			     "being made; retry to get a new one");
+		goto out;
+	}
+	if (sp->stopping) {
+		rc = sp_errf(err, 503, "ServerStopping",
+			     "the server is shutting down; retry elsewhere");
+		goto out;
+	}
+	if (s->qlen >= SESSION_QUEUE_MAX) {
+		rc = sp_errf(err, 429, "SessionBusy",
+			     "%u executions already wait on this session "
+			     "(the most accepted); retry when one finishes",
+			     s->qlen);
+		goto out;
+	}
+	job->next = NULL;
+	job->mem_limit = s->pool->cfg->memory;
+	if (s->q_tail)
+		s->q_tail->next = job;
+	else
+		s->q_head = job;
+	s->q_tail = job;
+	s->qlen++;
+	touch(s);
+	mark_dirty(sp, s);
+	wake_loop(sp);
+out:
+	pthread_mutex_unlock(&sp->lock);
+	return rc;
+}
+
+void
+session_destroy(struct sandpool *sp, struct session *s)
+{
+	pthread_mutex_lock(&sp->lock);
+	if (!s->destroy && s->state != SESSION_CLOSED) {
+		s->destroy = true;
+		table_remove(sp, s);
+		mark_dirty(sp, s);
+		wake_loop(sp);
+	}
+	pthread_mutex_unlock(&sp->lock);
+}
+
+json_t *
+session_history_get(struct sandpool *sp, struct session *s, const char *id)
+{
+	json_t *body = NULL;
+	uint32_t i;
+
+	pthread_mutex_lock(&sp->lock);
+	for (i = 0; i < SESSION_HISTORY; i++) {
+		if (s->history[i].body && strcmp(s->history[i].id, id) == 0) {
+			body = json_deep_copy(s->history[i].body);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&sp->lock);
+	return body;
+}
+
+void
+session_history_put(struct sandpool *sp, struct session *s, const char *id,
+		    json_t *body)
+{
+	uint32_t i;
+
+	pthread_mutex_lock(&sp->lock);
+	/* Replace an entry with the same id (an async run that finished). */
+	for (i = 0; i < SESSION_HISTORY; i++)
+		if (s->history[i].body && strcmp(s->history[i].id, id) == 0)
+			break;
+	if (i == SESSION_HISTORY) {
+		i = s->history_next;
+		s->history_next = (s->history_next + 1) % SESSION_HISTORY;
+	}
+	json_decref(s->history[i].body);
+	snprintf(s->history[i].id, sizeof(s->history[i].id), "%s", id);
+	s->history[i].body = json_deep_copy(body);
+	pthread_mutex_unlock(&sp->lock);
+}
+
+static json_t *
+describe_locked(struct session *s)
+{
+	char created[40], used[40], expire[40];
+	uint64_t exp = s->last_used_wall +
+		       (uint64_t)s->pool->cfg->cooldown * 1000u;
+
+	fmt_time_rfc3339(s->created_wall, created, sizeof(created));
+	fmt_time_rfc3339(s->last_used_wall, used, sizeof(used));
+	fmt_time_rfc3339(exp, expire, sizeof(expire));
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "identifier",
+			 s->identifier ? s->identifier : "", "createdAt",
+			 created, "lastAccessedAt", used, "expireAt", expire,
+			 "etag", s->sid, "pool", s->pool->cfg->name);
+}
+
+json_t *
+session_describe(struct sandpool *sp, struct session *s)
+{
+	json_t *o;
+
+	pthread_mutex_lock(&sp->lock);
+	o = describe_locked(s);
+	pthread_mutex_unlock(&sp->lock);
+	return o;
+}
+
+json_t *
+session_list(struct sandpool *sp, const char *principal, bool admin,
+	     uint32_t skip)
+{
+	json_t *arr = json_array();
+	struct session *s;
+
+	pthread_mutex_lock(&sp->lock);
+	for (s = sp->all; s; s = s->next_all) {
+		if (s->identifier == NULL || s->destroy ||
+		    s->state == SESSION_CLOSED)
+			continue;
+		if (!admin && strcmp(s->principal, principal) != 0)
+			continue;
+		if (skip > 0) {
+			skip--;
+			continue;
+		}
+		json_array_append_new(arr, describe_locked(s));
+	}
+	pthread_mutex_unlock(&sp->lock);
+	return arr;
+}
+
+/* ------------------------------------------------------------------ */
+/* sandbox lifecycle (loop thread, lock held)                          */
+/* ------------------------------------------------------------------ */
+
+static void
+epoll_del(struct sandpool *sp, int fd, bool *flag)
+{
+	if (*flag) {
+		epoll_ctl(sp->epfd, EPOLL_CTL_DEL, fd, NULL);
+		*flag = false;
+	}
+}
+
+static int
+epoll_add(struct sandpool *sp, int fd, uint32_t ev, struct watch *w,
+	  bool *flag)
+{
+	struct epoll_event e = {.events = ev, .data.ptr = w};
+
+	if (epoll_ctl(sp->epfd, EPOLL_CTL_ADD, fd, &e) < 0)
+		return -errno;
+	*flag = true;
+	return 0;
+}
+
+/* Build the kernel's environment for s's pool into env (NULL-ended). */
+static void
+kernel_env(struct session *s, char **env, size_t n)
+{
+	size_t i = 0;
+
+	env[i++] = xstrdup("HOME=/tmp");
+	env[i++] = xstrdup("PATH=/usr/local/bin:/usr/bin:/bin");
+	env[i++] = xstrdup("LANG=C.UTF-8");
+	env[i++] = xstrdup("MPLBACKEND=Agg");
+	env[i++] = xstrdup("MPLCONFIGDIR=/tmp/.mpl");
+	env[i++] = xstrdup("PYTHONDONTWRITEBYTECODE=1");
+	/* One BLAS/OpenMP thread: threads count against pids.max, and the
+	 * CPU quota is about one core anyway (DESIGN.md §7). */
+	env[i++] = xstrdup("OPENBLAS_NUM_THREADS=1");
+	env[i++] = xstrdup("OMP_NUM_THREADS=1");
+	env[i++] = xstrdup("NUMEXPR_NUM_THREADS=1");
+	env[i++] = xstrdup("SANDPOOL_KERNEL_FD=3");
+	env[i++] = xasprintf("SANDPOOL_PRELOAD=%s", s->pool->cfg->preload);
+	ENSURE(i < n);
+	env[i] = NULL;
+}
+
+int
+session_start_sandbox(struct sandpool *sp, struct session *s)
+{
+	struct priv_spawn req;
+	char *env[16] = {NULL};
+	int sv[2] = {-1, -1}, rp[2] = {-1, -1};
+	pid_t lpid;
+	size_t i;
+	int rc;
+
+	if (s->dir && access(s->data_dir, F_OK) < 0) {
+		rc = priv_data_create(s->dir, s->data_dir,
+				      s->pool->cfg->files_quota,
+				      (uid_t)(s->uid0 + 1000), &s->data_mounted);
+		if (rc < 0) {
+			log_warnx("session=%s cannot create data dir: %s",
+				  s->sid, strerror(-rc));
+			return rc;
+		}
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
+	    pipe2(rp, O_CLOEXEC) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	kernel_env(s, env, ARRAY_SIZE(env));
+	req = (struct priv_spawn){
+		.sandbox_bin = sp->sandbox_bin,
+		.data_dir = s->data_dir,
+		.runtime_dir = sp->runtime_dir,
+		.python = sp->cfg->python,
+		.uid0 = s->uid0,
+		.tmp_size = s->pool->cfg->tmp_size,
+		.pids = s->pool->cfg->pids,
+		.env = (const char *const *)env,
+		.ctl_fd = sv[1],
+		.report_fd = rp[1],
+	};
+	rc = priv_sandbox_spawn(&req, &lpid);
+	for (i = 0; env[i]; i++)
+		free(env[i]);
+	if (rc < 0)
+		goto fail;
+	close(sv[1]);
+	close(rp[1]);
+	s->ctl = sv[0];
+	s->report_fd = rp[0];
+	s->launcher_pid = lpid;
+	fd_set_nonblock(s->ctl);
+	fd_set_nonblock(s->report_fd);
+	buf_reset(&s->report);
+	buf_reset(&s->wbuf);
+	kframe_reader_fini(&s->rd);
+	kframe_reader_init(&s->rd, KERNEL_MAX_OUT);
+	s->death[0] = '\0';
+	s->timed_out = false;
+	rc = epoll_add(sp, s->report_fd, EPOLLIN, &s->w_report,
+		       &s->report_in_epoll);
+	if (rc == 0)
+		rc = epoll_add(sp, s->ctl, EPOLLIN, &s->w_ctl,
+			       &s->ctl_in_epoll);
+	if (rc < 0)
+		log_warnx("session=%s epoll: %s", s->sid, strerror(-rc));
+	s->state = SESSION_STARTING;
+	s->pool->starting++;
+	log_debug("session=%s starting sandbox (launcher %d)", s->sid,
+		  (int)lpid);
+	return 0;
+fail:
+	log_warnx("session=%s cannot start sandbox: %s", s->sid,
+		  strerror(-rc));
+	for (i = 0; i < 2; i++) {
+		if (sv[i] >= 0)
+			close(sv[i]);
+		if (rp[i] >= 0)
+			close(rp[i]);
+	}
+	return rc;
+}
+
+/* Fail every queued job (and the running one) with outcome. */
+static void
+fail_jobs(struct sandpool *sp, struct session *s, enum job_outcome outcome,
+	  const char *detail)
+{
+	struct job *j;
+
+	if (s->cur) {
+		job_finish(sp, s->cur, outcome, detail);
+		s->cur = NULL;
+	}
+	while ((j = s->q_head) != NULL) {
+		s->q_head = j->next;
+		job_finish(sp, j, outcome, detail);
+	}
+	s->q_tail = NULL;
+	s->qlen = 0;
+}
+
+/* The sandbox failed to come up; retry a few times, then give up. */
+static void
+start_failed(struct sandpool *sp, struct session *s, const char *why)
+{
+	char msg[256];
+
+	s->start_failures++;
+	log_warnx("session=%s sandbox start failed (%d): %s", s->sid,
+		  s->start_failures, why);
+	if (s->start_failures >= SESSION_START_TRIES) {
+		snprintf(msg, sizeof(msg), "the sandbox could not start: %s",
+			 why);
+		fail_jobs(sp, s, JOB_SYSTEM, msg);
+		s->destroy = true;
+		table_remove(sp, s);
+	}
+}
+
+void
+session_on_report(struct sandpool *sp, struct session *s)
+{
+	char chunk[256];
+	long pid = 0;
+	ssize_t r;
+	int st;
+
+	for (;;) {
+		r = read(s->report_fd, chunk, sizeof(chunk));
+		if (r > 0) {
+			if (buf_append(&s->report, chunk, (size_t)r) < 0)
+				break; /* oversize: treat as garbage below */
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EAGAIN)
+			return; /* more to come */
+		break;          /* EOF or error */
+	}
+	epoll_del(sp, s->report_fd, &s->report_in_epoll);
+	close(s->report_fd);
+	s->report_fd = -1;
+	/* The launcher writes its line and exits, so this does not block. */
+	if (s->launcher_pid > 0)
+		while (waitpid(s->launcher_pid, &st, 0) < 0 && errno == EINTR)
+			;
+	s->launcher_pid = 0;
+
+	if (s->report.len > 3 && strncmp(s->report.data, "ok ", 3) == 0) {
+		char *end = NULL;
+
+		pid = strtol(s->report.data + 3, &end, 10);
+		if (end == NULL || (*end != '\n' && *end != '\0') || pid <= 1)
+			pid = 0;
+	}
+	if (pid > 0) {
+		s->pid1 = (pid_t)pid;
+		s->pidfd = (int)syscall(SYS_pidfd_open, s->pid1, 0);
+		if (s->pidfd >= 0 && epoll_add(sp, s->pidfd, EPOLLIN,
+					       &s->w_pid,
+					       &s->pid_in_epoll) == 0) {
+			/* Now wait for the kernel's "ready"; a delete that
+			 * came meanwhile is handled by attend(). */
+			mark_dirty(sp, s);
+			return;
+		}
+		log_warn("session=%s pidfd for %ld", s->sid, pid);
+		if (s->pidfd >= 0)
+			close(s->pidfd);
+		s->pidfd = -1;
+		kill(s->pid1, SIGKILL);
+		while (waitpid(s->pid1, &st, 0) < 0 && errno == EINTR)
+			;
+		s->pid1 = 0;
+	}
+	/* No sandbox: close the control socket and count a failure. */
+	epoll_del(sp, s->ctl, &s->ctl_in_epoll);
+	if (s->ctl >= 0)
+		close(s->ctl);
+	s->ctl = -1;
+	s->pool->starting--;
+	s->state = SESSION_NEW;
+	start_failed(sp, s,
+		     s->report.len ? s->report.data : "launcher gave no report");
+	mark_dirty(sp, s);
+}
+
+/* Try to write pending frames; register for EPOLLOUT if some remain. */
+static void
+flush_wbuf(struct sandpool *sp, struct session *s)
+{
+	size_t off = 0;
+
+	while (off < s->wbuf.len) {
+		ssize_t w = write(s->ctl, s->wbuf.data + off,
+				  s->wbuf.len - off);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				break;
+			kill_sandbox(sp, s, "the control socket failed");
+			return;
+		}
+		off += (size_t)w;
+	}
+	memmove(s->wbuf.data, s->wbuf.data + off, s->wbuf.len - off);
+	s->wbuf.len -= off;
+	if ((s->wbuf.len > 0) != s->epollout && s->ctl_in_epoll) {
+		struct epoll_event e = {.data.ptr = &s->w_ctl};
+
+		s->epollout = s->wbuf.len > 0;
+		e.events = EPOLLIN | (s->epollout ? EPOLLOUT : 0);
+		epoll_ctl(sp->epfd, EPOLL_CTL_MOD, s->ctl, &e);
+	}
+}
+
+/* Start the next queued job if the kernel is idle. */
+static void
+dispatch(struct sandpool *sp, struct session *s)
+{
+	struct job *j = s->q_head;
+	json_t *msg;
+	int rc;
+
+	if (s->state != SESSION_IDLE || j == NULL || s->destroy)
+		return;
+	s->q_head = j->next;
+	if (s->q_head == NULL)
+		s->q_tail = NULL;
+	s->qlen--;
+	j->next = NULL;
+	if (j->kind == JOB_SHELL)
+		msg = json_pack("{s:s, s:s, s:s, s:I}", "op", "shell", "id",
+				j->id, "command", j->code, "output_max",
+				(json_int_t)j->output_max);
+	else
+		msg = json_pack("{s:s, s:s, s:s, s:I}", "op", "execute", "id",
+				j->id, "code", j->code, "output_max",
+				(json_int_t)j->output_max);
+	rc = msg ? kframe_encode(msg, KERNEL_MAX_IN, &s->wbuf) : -EINVAL;
+	json_decref(msg);
+	if (rc < 0) {
+		/* The API caps code far below the frame limit, so this is
+		 * either invalid UTF-8 that jansson refused or a bug. */
+		job_finish(sp, j, JOB_SYSTEM,
+			   "the code could not be sent to the kernel "
+			   "(it must be valid UTF-8)");
+		return;
+	}
+	s->cur = j;
+	s->state = SESSION_BUSY;
+	j->started_ms = now_ms();
+	s->deadline_ms = j->started_ms + (uint64_t)j->timeout_s * 1000u;
+	s->kill_ms = 0;
+	s->timed_out = false;
+	if (s->deadline_ms < sp->next_scan_ms)
+		sp->next_scan_ms = s->deadline_ms;
+	flush_wbuf(sp, s);
+}
+
+static void
+kill_sandbox(struct sandpool *sp, struct session *s, const char *why)
+{
+	(void)sp;
+	if (why && s->death[0] == '\0')
+		snprintf(s->death, sizeof(s->death), "%s", why);
+	if (s->pidfd >= 0)
+		priv_signal(s->pidfd, SIGKILL);
+	if (s->state != SESSION_STARTING)
+		s->state = SESSION_DYING;
+}
+
+struct feed_ctx {
+	struct sandpool *sp;
+	struct session *s;
+	bool bad; /* an unexpected message: a protocol violation */
+};
+
+/* The kernel finished its startup. */
+static void
+on_ready(struct sandpool *sp, struct session *s, json_t *msg)
+{
+	const char *py = json_string_value(json_object_get(msg, "python"));
+
+	if (s->state != SESSION_STARTING) {
+		kill_sandbox(sp, s, "the kernel said ready twice");
+		return;
+	}
+	snprintf(s->python_version, sizeof(s->python_version), "%s",
+		 py ? py : "");
+	s->pool->starting--;
+	s->state = SESSION_IDLE;
+	s->start_failures = 0;
+	if (s->identifier == NULL && !s->destroy) {
+		s->next_warm = s->pool->warm;
+		s->pool->warm = s;
+		s->pool->ready++;
+	}
+	log_debug("session=%s kernel ready", s->sid);
+}
+
+/* The kernel answered the running job. */
+static void
+on_result(struct sandpool *sp, struct session *s, json_t *msg)
+{
+	struct job *j = s->cur;
+	const char *id = json_string_value(json_object_get(msg, "id"));
+	json_t *ex = json_object_get(msg, "exit");
+	enum job_outcome outcome = JOB_OK;
+
+	if (j == NULL || s->state != SESSION_BUSY || id == NULL ||
+	    strcmp(id, j->id) != 0) {
+		kill_sandbox(sp, s, "the kernel answered a job it was not "
+				    "given");
+		return;
+	}
+	if (s->timed_out &&
+	    json_is_true(json_object_get(msg, "interrupted")))
+		outcome = JOB_TIMEOUT;
+	j->reply = json_incref(msg);
+	s->cur = NULL;
+	s->deadline_ms = s->kill_ms = 0;
+	s->state = SESSION_IDLE;
+	job_finish(sp, j, outcome, NULL);
+	if (json_is_integer(ex)) {
+		/* sys.exit(): the kernel exits after this frame; restart. */
+		s->state = SESSION_DYING;
+		snprintf(s->death, sizeof(s->death),
+			 "the code called sys.exit()");
+	}
+}
+
+static void
+on_msg(void *arg, json_t *msg)
+{
+	struct feed_ctx *c = arg;
+	const char *op = json_string_value(json_object_get(msg, "op"));
+
+	if (c->bad || op == NULL) {
+		c->bad = true;
+	} else if (strcmp(op, "ready") == 0) {
+		on_ready(c->sp, c->s, msg);
+	} else if (strcmp(op, "result") == 0) {
+		on_result(c->sp, c->s, msg);
+	} else if (strcmp(op, "fatal") == 0) {
+		const char *m = json_string_value(json_object_get(msg,
+								  "message"));
+
+		log_warnx("session=%s kernel failed to start: %.200s",
+			  c->s->sid, m ? m : "?");
+		snprintf(c->s->death, sizeof(c->s->death),
+			 "the kernel failed to start");
+	} else if (strcmp(op, "pong") != 0) {
+		c->bad = true;
+	}
+	json_decref(msg);
+}
+
+void
+session_on_ctl(struct sandpool *sp, struct session *s, uint32_t events)
+{
+	struct feed_ctx c = {sp, s, false};
+	char *chunk;
+	size_t budget = READ_BUDGET;
+	int rc = 0;
+	bool eof = false;
+
+	if (events & EPOLLOUT)
+		flush_wbuf(sp, s);
+	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)) || s->ctl < 0)
+		return;
+	chunk = xmalloc(READ_CHUNK);
+	while (budget > 0) {
+		ssize_t r = read(s->ctl, chunk, READ_CHUNK);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EAGAIN)
+			break;
+		if (r <= 0) {
+			eof = true;
+			break;
+		}
+		budget -= (size_t)r < budget ? (size_t)r : budget;
+		rc = kframe_feed(&s->rd, chunk, (size_t)r, on_msg, &c);
+		if (rc < 0 || c.bad)
+			break;
+	}
+	free(chunk);
+	if (rc < 0 || c.bad) {
+		log_warnx("session=%s kernel protocol violation (%s)", s->sid,
+			  rc == -EMSGSIZE ? "frame too large"
+					  : "invalid message");
+		kill_sandbox(sp, s, "the kernel sent an invalid message");
+		eof = true;
+	}
+	if (eof) {
+		/* The kernel is gone or must go; pid 1 follows it. */
+		epoll_del(sp, s->ctl, &s->ctl_in_epoll);
+		close(s->ctl);
+		s->ctl = -1;
+		s->epollout = false;
+		if (s->pidfd >= 0)
+			priv_signal(s->pidfd, SIGKILL);
+	}
+	mark_dirty(sp, s);
+}
+
+/* Text for a wait status. */
+static void
+describe_exit(const siginfo_t *si, char *out, size_t n)
+{
+	if (si->si_code == CLD_EXITED)
+		snprintf(out, n, "the kernel exited with status %d",
+			 si->si_status);
+	else
+		snprintf(out, n, "the kernel was killed by signal %d (%s)",
+			 si->si_status, strsignal(si->si_status));
+}
+
+/* Release what remains of the session once pid 1 is gone. */
+static void
+teardown(struct sandpool *sp, struct session *s)
+{
+	fail_jobs(sp, s, JOB_CANCELLED, "the session was deleted");
+	if (s->ctl >= 0) {
+		epoll_del(sp, s->ctl, &s->ctl_in_epoll);
+		close(s->ctl);
+		s->ctl = -1;
+	}
+	priv_data_remove(s->dir, s->data_dir, s->data_mounted);
+	s->data_mounted = false;
+	table_remove(sp, s);
+	if (s->identifier == NULL) {
+		struct session **pp;
+
+		for (pp = &s->pool->warm; *pp; pp = &(*pp)->next_warm) {
+			if (*pp == s) {
+				*pp = s->next_warm;
+				s->pool->ready--;
+				break;
+			}
+		}
+	}
+	sp->slots[s->slot] = 0;
+	s->pool->live--;
+	s->state = SESSION_CLOSED;
+	log_debug("session=%s closed", s->sid);
+	if (s->refs == 0)
+		session_free(sp, s);
+}
+
+void
+session_on_exit(struct sandpool *sp, struct session *s)
+{
+	siginfo_t si;
+	char why[160];
+	bool was_starting = s->state == SESSION_STARTING;
+
+	memset(&si, 0, sizeof(si));
+	if (waitid((idtype_t)P_PIDFD, (id_t)s->pidfd, &si,
+		   WEXITED | WNOHANG) < 0 ||
+	    si.si_pid == 0)
+		return; /* not yet */
+	epoll_del(sp, s->pidfd, &s->pid_in_epoll);
+	close(s->pidfd);
+	s->pidfd = -1;
+	s->pid1 = 0;
+	if (s->ctl >= 0) {
+		epoll_del(sp, s->ctl, &s->ctl_in_epoll);
+		close(s->ctl);
+		s->ctl = -1;
+		s->epollout = false;
+	}
+	describe_exit(&si, why, sizeof(why));
+	if (s->cur) {
+		struct job *j = s->cur;
+		enum job_outcome o = JOB_KERNEL_DIED;
+		char detail[256];
+
+		s->cur = NULL;
+		if (s->timed_out) {
+			o = JOB_TIMEOUT_KILLED;
+			snprintf(detail, sizeof(detail), "%s", s->death);
+		} else {
+			if (s->death[0])
+				snprintf(detail, sizeof(detail), "%s (%s)",
+					 s->death, why);
+			else
+				snprintf(detail, sizeof(detail), "%s", why);
+		}
+		job_finish(sp, j, o, detail);
+	}
+	s->deadline_ms = s->kill_ms = 0;
+	if (was_starting) {
+		s->pool->starting--;
+		s->state = SESSION_NEW;
+		start_failed(sp, s, s->death[0] ? s->death : why);
+	} else {
+		log_info("session=%s sandbox ended: %s", s->sid,
+			 s->death[0] ? s->death : why);
+		s->state = SESSION_NEW;
+	}
+	s->death[0] = '\0';
+	if (s->destroy)
+		teardown(sp, s);
+	else
+		mark_dirty(sp, s);
+}
+
+/* Look at one session after something changed. */
+static void
+attend(struct sandpool *sp, struct session *s)
+{
+	if (s->state == SESSION_CLOSED)
+		return;
+	if (s->destroy) {
+		if (s->state == SESSION_NEW)
+			teardown(sp, s);
+		else if (s->pidfd >= 0)
+			kill_sandbox(sp, s, "the session was deleted");
+		/* STARTING without pid yet: the report handler comes back. */
+		return;
+	}
+	if (s->state == SESSION_NEW &&
+	    (s->identifier == NULL || s->q_head || s->start_failures == 0)) {
+		if (session_start_sandbox(sp, s) < 0)
+			start_failed(sp, s, "the launcher could not be run");
+		return;
+	}
+	dispatch(sp, s);
+}
+
+/* Start warm sandboxes until each pool has its ready count. */
+static void
+refill(struct sandpool *sp)
+{
+	int i;
+
+	if (sp->stopping)
+		return;
+	for (i = 0; i < sp->npools; i++) {
+		struct pool *p = &sp->pools[i];
+		uint32_t warm_starting = 0;
+		struct session *s;
+
+		for (s = sp->all; s; s = s->next_all)
+			if (s->pool == p && s->identifier == NULL &&
+			    s->state == SESSION_STARTING)
+				warm_starting++;
+		while (p->ready + warm_starting < p->cfg->ready &&
+		       p->live < p->cfg->max_sessions &&
+		       p->starting < p->cfg->max_starting) {
+			uint32_t slot;
+
+			if (slot_alloc(sp, &slot) < 0)
+				return;
+			s = session_alloc(sp, p, slot);
+			if (session_start_sandbox(sp, s) < 0) {
+				teardown(sp, s);
+				return;
+			}
+			warm_starting++;
+		}
+	}
+}
+
+int
+session_tick(struct sandpool *sp)
+{
+	uint64_t now = now_ms(), next = UINT64_MAX;
+	struct session *s, *nx;
+
+	while ((s = sp->dirty) != NULL) {
+		sp->dirty = s->next_dirty;
+		s->in_dirty = false;
+		s->next_dirty = NULL;
+		attend(sp, s);
+	}
+	refill(sp);
+	if (now < sp->next_scan_ms)
+		return (int)(sp->next_scan_ms - now);
+	for (s = sp->all; s; s = nx) {
+		nx = s->next_all;
+		if (s->state == SESSION_BUSY && s->deadline_ms) {
+			if (!s->timed_out && now >= s->deadline_ms) {
+				/* SIGINT first: KeyboardInterrupt keeps the
+				 * session's state. */
+				s->timed_out = true;
+				s->kill_ms = now + sp->cfg->kill_grace_ms;
+				snprintf(s->death, sizeof(s->death),
+					 "the code did not stop within %u ms "
+					 "of the interrupt; the kernel was "
+					 "restarted",
+					 sp->cfg->kill_grace_ms);
+				if (s->pidfd >= 0)
+					priv_signal(s->pidfd, SIGINT);
+			} else if (s->timed_out && now >= s->kill_ms) {
+				kill_sandbox(sp, s, NULL);
+				s->kill_ms = 0;
+			}
+			if (s->kill_ms && s->kill_ms < next)
+				next = s->kill_ms;
+			else if (!s->timed_out && s->deadline_ms < next)
+				next = s->deadline_ms;
+		}
+		if (s->identifier && s->state == SESSION_IDLE && !s->q_head &&
+		    s->refs == 0 && !s->destroy) {
+			uint64_t exp = s->last_used_ms +
+				       (uint64_t)s->pool->cfg->cooldown * 1000u;
+
+			if (now >= exp) {
+				log_info("session=%s cooled down after %u s "
+					 "idle",
+					 s->sid, s->pool->cfg->cooldown);
+				s->destroy = true;
+				table_remove(sp, s);
+				mark_dirty(sp, s);
+			} else if (exp < next) {
+				next = exp;
+			}
+		}
+	}
+	/* Rescan at least every second; cooldowns are coarse anyway. */
+	if (next > now + 1000)
+		next = now + 1000;
+	sp->next_scan_ms = next;
+	if (sp->dirty)
+		return 0;
+	return (int)(next - now);
+}
+
+/* ------------------------------------------------------------------ */
+/* server lifecycle                                                    */
+/* ------------------------------------------------------------------ */
+
+int
+sessions_init(struct sandpool *sp)
+{
+	int i;
+
+	sp->table_size = TABLE_SIZE;
+	sp->table = xcalloc(sp->table_size, sizeof(*sp->table));
+	sp->nslots = 65536;
+	sp->slots = xcalloc(sp->nslots, 1);
+	sp->npools = sp->cfg->npools;
+	for (i = 0; i < sp->npools; i++) {
+		memset(&sp->pools[i], 0, sizeof(sp->pools[i]));
+		sp->pools[i].cfg = &sp->cfg->pools[i];
+	}
+	return 0;
+}
+
+void
+sessions_kill_all(struct sandpool *sp)
+{
+	struct session *s, *nx;
+
+	for (s = sp->all; s; s = nx) {
+		nx = s->next_all;
+		if (s->state == SESSION_CLOSED)
+			continue;
+		s->destroy = true;
+		table_remove(sp, s);
+		attend(sp, s);
+	}
+}
+
+bool
+sessions_all_gone(struct sandpool *sp)
+{
+	struct session *s;
+
+	for (s = sp->all; s; s = s->next_all)
+		if (s->state != SESSION_CLOSED)
+			return false;
+	return true;
+}
+
+uint32_t
+sessions_inflight(struct sandpool *sp)
+{
+	struct session *s;
+	uint32_t n = 0;
+
+	for (s = sp->all; s; s = s->next_all)
+		n += (s->cur ? 1 : 0) + s->qlen;
+	return n;
+}
+
+void
+sessions_fini(struct sandpool *sp)
+{
+	struct session *s, *nx;
+
+	for (s = sp->all; s; s = nx) {
+		nx = s->next_all;
+		session_free(sp, s);
+	}
+	free(sp->table);
+	free(sp->slots);
+	sp->table = NULL;
+	sp->slots = NULL;
+}

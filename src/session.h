@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * session.h: sessions, their sandboxes and the executions queued on them.
+ *
+ * A session is one sandbox (pid 1 + kernel) bound to (principal, pool,
+ * identifier), with its files at <state>/sessions/<sid>/data.  Executions
+ * on one session run one at a time in FIFO order; up to SESSION_QUEUE_MAX
+ * wait behind the running one.  All of it is driven by the loop thread
+ * (loop.c); HTTP threads only look sessions up and submit jobs, under
+ * sp->lock.  A job's completion callback runs on the loop thread without
+ * the lock held.
+ */
+#ifndef SANDPOOL_SESSION_H
+#define SANDPOOL_SESSION_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "kernel.h"
+#include "sandpool.h"
+#include "util.h"
+
+#define SESSION_QUEUE_MAX 8   /* executions waiting behind the running one */
+#define SESSION_HISTORY 16    /* finished executions kept for GET */
+#define SESSION_START_TRIES 3 /* failed starts in a row before giving up */
+
+enum job_kind { JOB_EXECUTE, JOB_SHELL };
+
+/* Why an execution ended, as the API reports it. */
+enum job_outcome {
+	JOB_OK,          /* the kernel replied (the code may still have failed) */
+	JOB_TIMEOUT,     /* interrupted at the deadline, state kept */
+	JOB_TIMEOUT_KILLED, /* no answer after the grace period: restarted */
+	JOB_KERNEL_DIED, /* the kernel exited or was killed */
+	JOB_OOM,         /* killed by the memory limit */
+	JOB_CANCELLED,   /* session deleted or server stopping */
+	JOB_SYSTEM,      /* our fault: the sandbox could not start */
+};
+
+struct job;
+typedef void (*job_done_fn)(struct job *job, void *arg);
+
+struct job {
+	enum job_kind kind;
+	char id[40];          /* execution id (uuid-like) */
+	char *code;           /* code or shell command; owned */
+	uint32_t timeout_s;   /* wall-clock limit */
+	uint64_t output_max;  /* bytes per stream */
+	job_done_fn done;     /* called once, loop thread, no lock held */
+	void *arg;
+
+	/* filled in before done() is called */
+	enum job_outcome outcome;
+	json_t *reply;        /* the kernel's result frame, or NULL; owned */
+	char detail[256];     /* human text for non-OK outcomes */
+	uint64_t submitted_ms, started_ms, finished_ms; /* monotonic */
+	uint64_t mem_limit;   /* bytes, for the OutOfMemory message */
+	struct job *next;
+};
+
+enum session_state {
+	SESSION_NEW,      /* no sandbox yet */
+	SESSION_STARTING, /* launcher running or kernel importing */
+	SESSION_IDLE,     /* kernel ready, nothing running */
+	SESSION_BUSY,     /* a job is running */
+	SESSION_DYING,    /* pid 1 killed, waiting for it to be reaped */
+	SESSION_CLOSED,   /* destroyed: waiting for the last reference */
+};
+
+/* What an epoll registration refers to. */
+struct watch {
+	enum { W_WAKE, W_REPORT, W_CTL, W_PID } kind;
+	struct session *s;
+};
+
+struct session {
+	char sid[17];         /* internal id, 16 hex chars; names the dir */
+	char *principal;      /* owned */
+	char *identifier;     /* owned; NULL for a warm sandbox */
+	struct pool *pool;
+	uint32_t slot;        /* uid slot: host uids uid_base + slot*2048 */
+	uint64_t uid0;        /* host uid of inside root */
+	char *dir;            /* <state>/sessions/<sid> */
+	char *data_dir;       /* <dir>/data, bind-mounted at /mnt/data */
+	bool data_mounted;    /* a quota tmpfs is mounted on data_dir */
+
+	enum session_state state;
+	bool destroy;         /* tear down once the sandbox is reaped */
+	bool restart;         /* start a new sandbox once reaped */
+	int start_failures;   /* consecutive failed starts */
+	char python_version[32];
+
+	/* sandbox processes and fds (-1 / 0 when absent) */
+	pid_t launcher_pid;
+	int report_fd;        /* launcher's "ok <pid>" line */
+	struct buf report;
+	pid_t pid1;
+	int pidfd;
+	int ctl;              /* our end of the control socketpair */
+	struct kframe_reader rd;
+	struct buf wbuf;      /* frames not yet written to ctl */
+	struct watch w_report, w_ctl, w_pid;
+	bool ctl_in_epoll, pid_in_epoll, report_in_epoll;
+	bool epollout;        /* ctl registered for EPOLLOUT too */
+
+	/* executions */
+	struct job *cur;      /* running job or NULL */
+	struct job *q_head, *q_tail;
+	uint32_t qlen;
+	uint64_t deadline_ms; /* monotonic; 0 = none */
+	uint64_t kill_ms;     /* monotonic; SIGKILL after SIGINT; 0 = none */
+	bool timed_out;
+	char death[160];      /* why the sandbox died, for the reply */
+
+	/* finished executions for GET executions/{id}: Gen2 bodies */
+	struct {
+		char id[40];
+		json_t *body;
+	} history[SESSION_HISTORY];
+	uint32_t history_next;
+
+	/* times */
+	uint64_t created_wall;  /* ms since epoch */
+	uint64_t last_used_wall;
+	uint64_t last_used_ms;  /* monotonic, for cooldown */
+
+	int refs;             /* holders besides the table */
+	bool in_dirty;
+	struct session *next_hash, *next_all, *next_warm, *next_dirty;
+};
+
+/* ---- called by the API (HTTP threads); they take sp->lock ---- */
+
+/*
+ * Find the session of (principal, pool, identifier), creating it when
+ * create is set.  On success *out holds a reference the caller must drop
+ * with session_unref().  Errors: 429 PoolFull when the pool is at
+ * max_sessions, 503 ServerStopping during shutdown, 404 SessionNotFound
+ * when !create and there is none.
+ */
+int session_get(struct sandpool *sp, const char *principal,
+		const char *pool, const char *identifier, bool create,
+		struct session **out, struct sp_err *err);
+void session_unref(struct sandpool *sp, struct session *s);
+
+/*
+ * Queue job on s.  Takes ownership of job on success; on failure (429
+ * SessionBusy when the queue is full, 410 when the session is closing) the
+ * caller keeps it.  job->done will be called exactly once on success.
+ */
+int session_submit(struct sandpool *sp, struct session *s, struct job *job,
+		   struct sp_err *err);
+
+/* Destroy a session and its files (DELETE session).  Queued jobs end
+ * with JOB_CANCELLED. */
+void session_destroy(struct sandpool *sp, struct session *s);
+
+/* Copy the stored Gen2 body of execution id (new reference) or NULL. */
+json_t *session_history_get(struct sandpool *sp, struct session *s,
+			    const char *id);
+void session_history_put(struct sandpool *sp, struct session *s,
+			 const char *id, json_t *body);
+
+/* Describe a session for GET session / listSessions (new object). */
+json_t *session_describe(struct sandpool *sp, struct session *s);
+
+/* Sessions visible to principal (all when admin) as a JSON array. */
+json_t *session_list(struct sandpool *sp, const char *principal, bool admin,
+		     uint32_t skip);
+
+struct job *job_new(enum job_kind kind, const char *code, uint32_t timeout_s,
+		    uint64_t output_max);
+void job_free(struct job *job);
+
+/* ---- called by the loop thread (loop.c), with sp->lock held ---- */
+
+int session_start_sandbox(struct sandpool *sp, struct session *s);
+void session_on_report(struct sandpool *sp, struct session *s);
+void session_on_ctl(struct sandpool *sp, struct session *s, uint32_t events);
+void session_on_exit(struct sandpool *sp, struct session *s);
+/* Deadlines, cooldown, warm-pool refill; returns ms until the next timer
+ * (or -1 for none). */
+int session_tick(struct sandpool *sp);
+/* Pop jobs finished since the last call (caller runs their callbacks). */
+struct job *session_take_done(struct sandpool *sp);
+
+/* Server lifecycle. */
+int sessions_init(struct sandpool *sp);
+void sessions_kill_all(struct sandpool *sp);
+bool sessions_all_gone(struct sandpool *sp);
+void sessions_fini(struct sandpool *sp);
+/* Number of jobs running or queued, for the shutdown drain. */
+uint32_t sessions_inflight(struct sandpool *sp);
+
+#endif
