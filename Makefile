@@ -5,7 +5,9 @@
 
 B ?= build
 CC ?= cc
-PKGS := libmicrohttpd jansson libseccomp sqlite3 libcap libcurl
+# libcrypto (libssl-dev): SHA-256 for key hashes and audit code hashes;
+# the OpenSSL libcurl already loads it (see src/store.c).
+PKGS := libmicrohttpd jansson libseccomp sqlite3 libcap libcurl libcrypto
 PYTHON ?= /usr/bin/python3
 PYTEST ?= $(PYTHON) -m pytest -q -p no:cacheprovider
 
@@ -19,7 +21,7 @@ HARDEN := -D_FORTIFY_SOURCE=3 -fstack-protector-strong \
 	-fstack-clash-protection -fPIE
 OPT ?= -O2 -g
 SAN ?=
-CFLAGS_ALL = $(WARN) $(OPT) $(SAN) $(HARDEN) -MMD -MP -Isrc \
+CFLAGS_ALL = $(WARN) $(OPT) $(SAN) $(HARDEN) -MMD -MP -Isrc -Icli \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(EXTRA_CFLAGS)
 LDFLAGS_ALL = $(SAN) -pie -Wl,-z,relro,-z,now $(EXTRA_LDFLAGS)
 LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
@@ -28,14 +30,20 @@ LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 # unit tests link against.
 LIB_SRCS := src/util.c src/log.c src/config.c src/json.c src/route.c \
 	src/result.c src/auth.c src/kernel.c src/session.c src/loop.c \
-	src/priv.c src/http.c src/api.c src/api_exec.c
-SERVER_SRCS := src/main.c $(LIB_SRCS)
+	src/priv.c src/cgroup.c src/http.c src/api.c src/api_exec.c \
+	src/api_files.c src/files.c src/multipart.c src/fetch.c \
+	src/store.c src/store_query.c src/audit.c src/metrics.c \
+	src/procstat.c src/health.c src/server.c src/mcp.c src/mcp_tools.c \
+	src/mcp_http.c src/mcp_stdio.c
+# The client and admin commands (cli/cli.h), linked into the same binary.
+CLI_SRCS := cli/cli_http.c cli/cli_exec.c cli/cli_files.c cli/cli_admin.c
+SERVER_SRCS := src/main.c $(LIB_SRCS) $(CLI_SRCS)
 
 # The sandbox launcher and pid 1: a small separate binary, so that the
 # setup ritual runs in a fresh single-threaded image (see src/sandbox.c).
-SANDBOX_SRCS := src/sandbox.c src/sandbox_opts.c src/mount.c src/seccomp.c \
-	src/landlock.c \
-	src/init.c src/util.c src/log.c
+SANDBOX_SRCS := src/sandbox.c src/sandbox_opts.c src/sandbox_child.c \
+	src/mount.c src/seccomp.c src/landlock.c src/init.c src/util.c \
+	src/log.c
 SANDBOX_LIBS := $(shell pkg-config --libs libseccomp libcap 2>/dev/null)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
@@ -44,7 +52,8 @@ LIB_OBJS := $(patsubst %.c,$(B)/%.o,$(LIB_SRCS))
 SERVER_OBJS := $(patsubst %.c,$(B)/%.o,$(SERVER_SRCS))
 SANDBOX_OBJS := $(patsubst %.c,$(B)/sbx/%.o,$(SANDBOX_SRCS))
 
-.PHONY: all deps run test unit integration security asan fuzz fuzz-regress \
+.PHONY: all deps run test unit integration security mcp-test asan fuzz \
+	fuzz-regress \
 	lint format check-format install clean bench
 
 all: $(B)/sandpool $(B)/sandpool-sandbox $(UNIT_TESTS)
@@ -67,7 +76,8 @@ $(B)/libsp.a: $(LIB_OBJS)
 	@rm -f $@
 	$(Q)ar rcs $@ $^
 
-$(B)/sandpool: $(B)/src/main.o $(B)/libsp.a
+$(B)/sandpool: $(B)/src/main.o $(patsubst %.c,$(B)/%.o,$(CLI_SRCS)) \
+		$(B)/libsp.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
@@ -93,8 +103,10 @@ run: deps
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory fuzz-regress
 	@$(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory security
+	@$(MAKE) --no-print-directory mcp-test
 	@$(MAKE) --no-print-directory asan
 
 unit: all
@@ -105,6 +117,13 @@ integration: all
 
 security: all
 	SANDPOOL_BUILD=$(abspath $(B)) $(PYTEST) tests/security
+
+# The official MCP conformance suite (pinned in tests/mcp/package.json,
+# with Node 22 from npm) and the official TypeScript SDK as a client, over
+# HTTP and stdio.  npm ci needs the npm registry; the run itself is offline.
+mcp-test: all
+	npm ci --prefix tests/mcp --no-audit --no-fund
+	SANDPOOL_BUILD=$(abspath $(B)) $(PYTHON) tests/mcp/run.py
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
@@ -119,15 +138,57 @@ asan:
 
 bench: all
 	$(PYTHON) bench/exec_latency.py --build $(abspath $(B))
+	$(PYTHON) bench/audit_overhead.py --build $(abspath $(B))
+
+# ---- fuzzing: tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/corpus/NAME/ ----
+# `fuzz` builds each target with clang + libFuzzer into build-fuzz and runs
+# it FUZZ_TIME seconds (new inputs land in build-fuzz/corpus/NAME; copy
+# minimised crashes into tests/fuzz/corpus/NAME).  `fuzz-regress` replays
+# the checked-in corpora through tests/fuzz/standalone.c under $(CC).
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SRCS := src/util.c src/log.c src/multipart.c src/files.c src/fetch.c
+FUZZ_TIME ?= 30
+FUZZ_SAN := -fsanitize=fuzzer-no-link,address,undefined \
+	-fno-sanitize-recover=all -fno-omit-frame-pointer
+
+fuzz:
+	@$(MAKE) --no-print-directory B=build-fuzz CC=clang OPT="-O1 -g" \
+		SAN="$(FUZZ_SAN)" EXTRA_CFLAGS=-Wno-unknown-warning-option \
+		$(addprefix build-fuzz/fuzz/fuzz_,$(FUZZ_NAMES))
+	@set -e; for t in $(FUZZ_NAMES); do \
+		mkdir -p build-fuzz/corpus/$$t; \
+		echo "== fuzz_$$t ($(FUZZ_TIME) s)"; \
+		build-fuzz/fuzz/fuzz_$$t -max_total_time=$(FUZZ_TIME) \
+			-artifact_prefix=build-fuzz/ build-fuzz/corpus/$$t \
+			tests/fuzz/corpus/$$t >build-fuzz/fuzz_$$t.log 2>&1 || \
+			{ tail -40 build-fuzz/fuzz_$$t.log; exit 1; }; \
+		grep -E '^Done' build-fuzz/fuzz_$$t.log; \
+	done
+
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(patsubst %.c,$(B)/%.o,$(FUZZ_SRCS))
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ    $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer $(LDFLAGS_ALL) -o $@ $^ \
+		$(LIBS)
+
+$(B)/fuzz/regress_%: tests/fuzz/fuzz_%.c tests/fuzz/standalone.c $(B)/libsp.a
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ tests/fuzz/standalone.c \
+		$< $(B)/libsp.a $(LIBS)
+
+fuzz-regress: $(addprefix $(B)/fuzz/regress_,$(FUZZ_NAMES))
+	@set -e; for t in $(FUZZ_NAMES); do \
+		$(B)/fuzz/regress_$$t tests/fuzz/corpus/$$t; done
 
 lint:
 	sh tools/checksrc.sh
 
 format:
-	clang-format -i src/*.c src/*.h
+	clang-format -i src/*.c src/*.h cli/*.c cli/*.h
 
 check-format:
-	clang-format --dry-run -Werror src/*.c src/*.h
+	clang-format --dry-run -Werror src/*.c src/*.h cli/*.c cli/*.h
 
 PREFIX ?= /usr/local
 install: all

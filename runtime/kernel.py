@@ -35,8 +35,11 @@ Design notes (the why of each trick):
 - The kernel's functions use a private copy of the builtins dict (assigned to
   __builtins__ before any def), and the protocol primitives are bound at
   import, so a cell that monkeypatches builtins, json or os.write cannot break
-  the reply path.  The user namespace is a fresh module installed as
-  sys.modules["__main__"], so pickle and multiprocessing find cell classes.
+  the reply path.  The stdlib code we call (json's encoder, traceback, ast)
+  uses the real builtins, so between cells any entry a cell replaced is
+  swapped back to its startup value, and the cell's version is put back
+  before the next cell runs.  The user namespace is a fresh module installed
+  as sys.modules["__main__"], so pickle and multiprocessing find cell classes.
 - A cell that forks and falls through (the child returns into the kernel) is
   caught by a pid check right after user code and exits; only pid 2 replies.
 - Exits never go through interpreter shutdown (it joins non-daemon user
@@ -93,7 +96,7 @@ HIGH_FD = 1024              # kernel fds live at or above this when possible
 DRAIN_WAIT = 0.1            # seconds we wait for a pipe held by someone else
 INTERRUPT_FIGURE_BUDGET = 0.5   # seconds of figure rendering after a SIGINT
 CO_COROUTINE = 0x80
-_NOTHING = object()         # "no final expression"
+_NOTHING = object()         # "absent" marker for builtins entries
 
 
 class K:
@@ -167,6 +170,8 @@ def _ensure_std_fds():
             if nul != fd:
                 os.dup2(nul, fd)
                 os.close(nul)
+            else:
+                os.set_inheritable(fd, True)
 
 
 def _restore_stdio():
@@ -370,15 +375,18 @@ def _compile(code, filename):
     last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
     flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
     body = compile(tree, filename, "exec", flags=flags, dont_inherit=True) if tree.body else None
-    expr, quiet = None, False
+    expr, quiet, call = None, False, False
     if last is not None:
+        # A call that returns None (print(), df.info()) shows nothing in
+        # Jupyter: report it as no value rather than as None.
+        call = isinstance(last.value, (ast.Call, ast.Await))
         expr = compile(ast.Expression(last.value), filename, "eval", flags=flags,
                        dont_inherit=True)
         # A trailing ';' silences the value, as in IPython (`plt.plot(x);`).
         lines = code.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         tail = lines[last.end_lineno - 1].encode("utf-8")[last.end_col_offset:]
         quiet = tail.decode("utf-8", "replace").lstrip().startswith(";")
-    return body, expr, quiet
+    return body, expr, quiet, call
 
 
 def _run_code(code):
@@ -390,13 +398,13 @@ def _run_code(code):
     return eval(code, K.ns)
 
 
-def _cell_body(cell, body, expr, quiet):
+def _cell_body(cell, body, expr, quiet, call=False):
     if body is not None:
         _run_code(body)
     if expr is None:
         return {"kind": "empty"}
     value = _run_code(expr)
-    if quiet:
+    if quiet or (call and value is None):
         return {"kind": "empty"}
     if value is not None:
         K.ns["_"] = value
@@ -717,13 +725,14 @@ def _op_execute(req, rid):
     try:
         with _Capture(_output_max(req)) as cap:
             try:
-                body, expr, quiet = _compile(code, filename)
+                body, expr, quiet, call = _compile(code, filename)
             except (SyntaxError, ValueError, OverflowError, MemoryError, RecursionError) as e:
                 stack = "".join(traceback.format_exception_only(type(e), e))
                 r["error"] = _error(e, stack)
                 tail.append(stack)
             else:
-                value, exc = _guarded(lambda: _cell_body(cell, body, expr, quiet))
+                value, exc = _guarded(lambda: _cell_body(cell, body, expr,
+                                                         quiet, call))
                 if exc is None:
                     r["result"] = value
                 elif isinstance(exc, SystemExit):
@@ -732,8 +741,8 @@ def _op_execute(req, rid):
                     r["error"] = {"code": "KernelExit", "name": "SystemExit",
                                   "message": "the code called sys.exit(%s)" % arg,
                                   "stack": _format_tb(exc)}
-                    if status == 1 and not isinstance(exc.code, int):
-                        tail.append(_safe_str(exc.code) + "\n")
+                    if exc.code is not None and not isinstance(exc.code, int):
+                        tail.append(_safe_str(exc.code) + "\n")   # as the interpreter does
                 else:
                     r["interrupted"] = isinstance(exc, KeyboardInterrupt)
                     r["error"] = _error(exc, _format_tb(exc))
@@ -743,7 +752,7 @@ def _op_execute(req, rid):
             deadline = (time.monotonic() + INTERRUPT_FIGURE_BUDGET) if r["interrupted"] else None
             _, exc = _guarded(lambda: _flush_figures(cell, deadline))
             if exc is not None:
-                _, exc2 = _guarded(lambda: [_close_figure(f) for f in _open_figures()])
+                _guarded(lambda: [_close_figure(f) for f in _open_figures()])
                 if isinstance(exc, KeyboardInterrupt):
                     r["interrupted"] = True
                 if r["error"] is None:
@@ -837,7 +846,7 @@ def _recv():
     if len(hdr) < 4:
         _die(2)
     (n,) = _unpack(">I", hdr)
-    if n > MAX_IN:
+    if n == 0 or n > MAX_IN:
         _die(2)
     body = _read_exact(n)
     if len(body) < n:
@@ -988,8 +997,8 @@ def _startup():
     except BaseException:
         pass
     sys.path.insert(0, "")                  # import user modules from /mnt/data
-    gc.collect()
-    gc.freeze()                             # fewer writes to shared pages later
+    gc.freeze()     # startup objects leave the collector's view: later full
+                    # collections are cheap and do not dirty shared pages
     return {"op": "ready", "python": "%d.%d.%d" % sys.version_info[:3],
             "preloaded": preloaded, "failed": failed}
 

@@ -8,13 +8,18 @@ set -eu
 PKGS="
 build-essential pkg-config make gcc
 libmicrohttpd-dev libjansson-dev libseccomp-dev libsqlite3-dev libcap-dev
-libcurl4-openssl-dev
+libcurl4-openssl-dev libssl-dev
 clang libclang-rt-14-dev
 python3 python3-numpy python3-pandas python3-matplotlib python3-scipy
 python3-openpyxl python3-seaborn python3-sympy python3-pil
 python3-setuptools python3-ipython python3-pytest
 bubblewrap curl ca-certificates iproute2
 "
+
+# make mcp-test needs npm (the MCP conformance suite and SDK, with their
+# own Node 22, come from the npm registry); Debian's npm only if none is
+# installed (the CI machines bring a newer one).
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 
 missing=""
 for p in $PKGS; do

@@ -17,8 +17,11 @@
 #include <string.h>
 
 #include "auth.h"
+#include "health.h"
 #include "json.h"
 #include "log.h"
+#include "mcp_http.h"
+#include "metrics.h"
 #include "priv.h"
 
 #define IDENT_MAX 256
@@ -52,6 +55,20 @@ api_identifier_ok(const char *id, struct sp_err *err)
 	return 0;
 }
 
+void
+api_audit(struct api_ctx *c, struct audit_row *row)
+{
+	if (c->sp->audit == NULL)
+		return;
+	row->principal = c->principal;
+	row->pool = c->pool;
+	if (row->identifier == NULL)
+		row->identifier = c->identifier;
+	row->ctx = &c->actx;
+	row->req_id = c->rq ? c->rq->id : 0;
+	audit_record(c->sp->audit, row);
+}
+
 /* ---- session endpoints ---- */
 
 static void
@@ -76,11 +93,25 @@ delete_session(struct api_ctx *c, bool stop_text)
 	struct sp_err err;
 	char text[512];
 
+	struct audit_row row = {.op = AUDIT_OP_SESSION_DELETE,
+				.duration_ms = -1, .cpu_ms = -1,
+				.peak_mem = -1, .bytes_in = -1,
+				.bytes_out = -1};
+
 	if (session_get(c->sp, c->principal, c->pool, c->identifier, false,
 			&s, &err) < 0) {
+		row.status = AUDIT_FAILED;
+		row.error_code = err.code;
+		row.http_status = err.http;
+		api_audit(c, &row);
 		http_reply_error(c->rq, &err);
 		return;
 	}
+	row.sid = s->sid;
+	snprintf(c->rq->sid, sizeof(c->rq->sid), "%s", s->sid);
+	row.status = AUDIT_SUCCEEDED;
+	row.http_status = stop_text ? 200 : 204;
+	api_audit(c, &row);
 	session_destroy(c->sp, s);
 	session_unref(c->sp, s);
 	if (stop_text) {
@@ -109,7 +140,9 @@ list_sessions(struct api_ctx *c)
 	}
 	http_reply_json(c->rq, 200,
 			json_pack("{s:o, s:n}", "sessions",
-				  session_list(c->sp, c->principal, false,
+				  session_list(c->sp, c->principal,
+					       (c->auth.scopes &
+						AUTH_SCOPE_ADMIN) != 0,
 					       (uint32_t)skip),
 				  "nextLink"),
 			NULL);
@@ -183,18 +216,39 @@ get_metadata(struct api_ctx *c)
 
 /* ---- health ---- */
 
+/*
+ * A startup probe: ready once every pool has had its warm sandboxes and
+ * the probe ran 1+1 in a sandbox (health.c), and from then on, even while
+ * a pool refills behind a new session.
+ */
 static bool
-pools_ready(struct sandpool *sp)
+startup_ready(struct sandpool *sp)
 {
-	bool ok = true;
-	int i;
+	return health_startup_ready(sp);
+}
 
-	pthread_mutex_lock(&sp->lock);
-	for (i = 0; i < sp->npools; i++)
-		if (sp->pools[i].ready < sp->pools[i].cfg->ready)
-			ok = false;
-	pthread_mutex_unlock(&sp->lock);
-	return ok;
+/* ---- metrics ---- */
+
+#define METRICS_MAX (8 * MiB)
+
+static void
+get_metrics(struct api_ctx *c)
+{
+	struct buf b;
+	struct sp_err err;
+
+	buf_init(&b, METRICS_MAX);
+	if (metrics_render(c->sp, &b) < 0) {
+		sp_errf(&err, 500, "InternalError",
+			"the metrics page outgrew %llu bytes",
+			(unsigned long long)METRICS_MAX);
+		http_reply_error(c->rq, &err);
+	} else {
+		http_reply_raw(c->rq, 200,
+			       "text/plain; version=0.0.4; charset=utf-8",
+			       b.data ? b.data : "", b.len);
+	}
+	buf_fini(&b);
 }
 
 static void
@@ -212,7 +266,7 @@ health(struct http_req *rq, bool startup)
 				NULL);
 		return;
 	}
-	if (startup && !pools_ready(sp)) {
+	if (startup && !startup_ready(sp)) {
 		http_reply_json(rq, 503,
 				json_pack("{s:s}", "status", "starting"),
 				NULL);
@@ -299,6 +353,80 @@ needs_identifier(enum route_id id)
 	return true;
 }
 
+/*
+ * The scope a route needs.  Reading one's own sessions and the metadata
+ * needs only a valid key; executions and the session lifecycle need
+ * "execute", files "files", and /metrics (every tenant's counts)
+ * "admin".
+ */
+static unsigned
+route_scope(enum route_id id, const char *method)
+{
+	switch (id) {
+	case ROUTE_GEN1_EXECUTE:
+	case ROUTE_EXECUTIONS:
+	case ROUTE_EXECUTION:
+	case ROUTE_STOP_SESSION:
+	case ROUTE_MCP:
+		return AUTH_SCOPE_EXECUTE;
+	case ROUTE_SESSION:
+		return strcmp(method, "DELETE") == 0 ? AUTH_SCOPE_EXECUTE : 0;
+	case ROUTE_GEN1_UPLOAD:
+	case ROUTE_GEN1_CONTENT:
+	case ROUTE_FILES:
+	case ROUTE_FILE:
+	case ROUTE_FILE_CONTENT:
+		return AUTH_SCOPE_FILES;
+	case ROUTE_METRICS:
+		return AUTH_SCOPE_ADMIN;
+	case ROUTE_LIST_SESSIONS:
+	case ROUTE_METADATA:
+	case ROUTE_HEALTH:
+	case ROUTE_HEALTH_STARTUP:
+	case ROUTE_NONE:
+		break;
+	}
+	return 0;
+}
+
+int
+api_context(struct http_req *rq, struct api_ctx *c, struct sp_err *err)
+{
+	enum route_id id = rq->route.id;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	c->rq = rq;
+	c->sp = rq->sp;
+	rc = auth_resolve(rq->sp->cfg, rq->sp->store,
+			  http_header(rq, "Authorization"),
+			  http_header(rq, "x-ms-apikey"), &c->auth, err);
+	if (rc < 0)
+		return rc;
+	snprintf(c->principal, sizeof(c->principal), "%s",
+		 c->auth.principal);
+	snprintf(rq->principal, sizeof(rq->principal), "%s", c->principal);
+	c->pool = rq->route.pool[0] ? rq->route.pool : "default";
+	if (config_pool(rq->sp->cfg, c->pool) == NULL)
+		return sp_errf(err, 404, "PoolNotFound",
+			       "no pool named \"%.64s\" is configured",
+			       c->pool);
+	rc = auth_require(&c->auth, route_scope(id, rq->method), c->pool, err);
+	if (rc < 0)
+		return rc;
+	audit_ctx_set(&c->actx, http_header(rq, "x-sandpool-agent"),
+		      http_header(rq, "x-sandpool-thread"),
+		      http_header(rq, "x-sandpool-run"));
+	c->api_version = http_query(rq, "api-version");
+	if (needs_identifier(id)) {
+		c->identifier = http_query(rq, "identifier");
+		rc = api_identifier_ok(c->identifier, err);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 void
 api_dispatch(struct http_req *rq)
 {
@@ -325,27 +453,9 @@ api_dispatch(struct http_req *rq)
 		health(rq, id == ROUTE_HEALTH_STARTUP);
 		return;
 	}
-	if (auth_check(rq->sp->cfg, http_header(rq, "Authorization"),
-		       http_header(rq, "x-ms-apikey"), c.principal,
-		       sizeof(c.principal), &err) < 0) {
+	if (api_context(rq, &c, &err) < 0) {
 		http_reply_error(rq, &err);
 		return;
-	}
-	snprintf(rq->principal, sizeof(rq->principal), "%s", c.principal);
-	c.pool = rq->route.pool[0] ? rq->route.pool : "default";
-	if (config_pool(rq->sp->cfg, c.pool) == NULL) {
-		sp_errf(&err, 404, "PoolNotFound",
-			"no pool named \"%.64s\" is configured", c.pool);
-		http_reply_error(rq, &err);
-		return;
-	}
-	c.api_version = http_query(rq, "api-version");
-	if (needs_identifier(id)) {
-		c.identifier = http_query(rq, "identifier");
-		if (api_identifier_ok(c.identifier, &err) < 0) {
-			http_reply_error(rq, &err);
-			return;
-		}
 	}
 	switch (id) {
 	case ROUTE_GEN1_EXECUTE:
@@ -373,12 +483,30 @@ api_dispatch(struct http_req *rq)
 		get_metadata(&c);
 		return;
 	case ROUTE_GEN1_UPLOAD:
+		api_files_upload(&c);
+		return;
 	case ROUTE_GEN1_CONTENT:
-	case ROUTE_FILES:
-	case ROUTE_FILE:
 	case ROUTE_FILE_CONTENT:
-	case ROUTE_MCP:
+		api_files_content(&c);
+		return;
+	case ROUTE_FILES:
+		if (strcmp(rq->method, "POST") == 0)
+			api_files_upload(&c);
+		else
+			api_files_list(&c);
+		return;
+	case ROUTE_FILE:
+		if (strcmp(rq->method, "DELETE") == 0)
+			api_files_delete(&c);
+		else
+			api_files_get(&c);
+		return;
 	case ROUTE_METRICS:
+		get_metrics(&c);
+		return;
+	case ROUTE_MCP:
+		mcp_http_handle(&c);
+		return;
 	case ROUTE_HEALTH:
 	case ROUTE_HEALTH_STARTUP:
 	case ROUTE_NONE:

@@ -11,6 +11,8 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "audit.h"
+#include "auth.h"
 #include "http.h"
 #include "session.h"
 
@@ -26,9 +28,54 @@ struct api_ctx {
 	const char *identifier; /* validated, or NULL */
 	const char *api_version;
 	char principal[64];
+	struct auth_id auth;    /* scopes and pool restriction of the key */
+	struct audit_ctx actx;  /* x-sandpool-agent/thread/run; MCP client */
 };
 
+/*
+ * Authenticate rq and fill c (principal, pool, api-version, and the
+ * identifier where the route needs one), and check that the key has the
+ * route's scope and may use the pool.  Returns 0 or a negative errno
+ * with err filled (401, 403 Forbidden, 404 PoolNotFound, 400
+ * InvalidIdentifier, 503 KeyStoreUnavailable).  Used by
+ * api_dispatch and, before an upload's bytes are stored, by
+ * api_upload_begin.
+ */
+int api_context(struct http_req *rq, struct api_ctx *c, struct sp_err *err);
+
+/*
+ * Record one audit row for the request c: fills in principal, pool,
+ * identifier (unless set), the client context and req from c, then
+ * audit_record()s it (a no-op with audit.enabled off).  The caller sets
+ * op, status, error_code, http_status, the numbers (-1 = unknown) and
+ * files.  Never blocks on the database.
+ */
+void api_audit(struct api_ctx *c, struct audit_row *row);
+
 /* ---- api_exec.c ---- */
+
+/* Who ran a job, for api_exec_account. */
+struct api_who {
+	const char *principal;
+	const char *pool;
+	const char *identifier;
+	const char *sid;
+	const struct audit_ctx *actx; /* may be NULL */
+	uint64_t req_id;              /* 0 = none */
+	int http_status;              /* the status answered; 0 = 200 */
+};
+
+/*
+ * Count a finished execution in the metrics and write its audit row
+ * (principal, session, code hash and size, status and error code, wall
+ * and CPU time, peak memory, bytes in and out, client context).  Call it
+ * once per job from the job's done callback (loop thread, no lock); the
+ * REST endpoints do, and so should MCP's tools with the client's info in
+ * actx->client.
+ */
+void api_exec_account(struct sandpool *sp, const struct job *job,
+		      const struct api_who *who);
+
 void api_gen1_execute(struct api_ctx *c);
 void api_gen2_execute(struct api_ctx *c);
 void api_gen2_get_execution(struct api_ctx *c);
@@ -41,6 +88,27 @@ void api_gen2_get_execution(struct api_ctx *c);
 json_t *api_gen1_body(const struct job *job);
 json_t *api_gen2_body(const struct job *job, const char *identifier,
 		      bool async);
+
+/* ---- api_files.c ---- */
+void api_files_list(struct api_ctx *c);    /* GET files */
+void api_files_upload(struct api_ctx *c);  /* POST files, files/upload */
+void api_files_get(struct api_ctx *c);     /* GET files/{name} */
+void api_files_delete(struct api_ctx *c);  /* DELETE files/{name} */
+void api_files_content(struct api_ctx *c); /* GET the bytes of a file */
+
+/*
+ * Streaming of upload bodies, called by http.c.  api_upload_begin runs
+ * when a request's headers are in: for POST files and files/upload it
+ * sets rq->upload and returns true, and the body then goes to
+ * api_upload_data as it arrives (written to disk, never accumulated in
+ * rq->body) instead of being buffered; api_files_upload finishes it.
+ * api_upload_free releases what an upload holds (temp files vanish);
+ * NULL-safe.  MHD threads; take sp->lock only through session calls.
+ */
+struct api_upload;
+bool api_upload_begin(struct http_req *rq);
+void api_upload_data(struct http_req *rq, const char *data, size_t n);
+void api_upload_free(struct api_upload *up);
 
 /*
  * Validate an identifier: 1..256 bytes, no control characters (DESIGN.md

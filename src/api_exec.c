@@ -20,6 +20,7 @@
 
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
 #include "result.h"
 
 /* One call in flight: owned by the job's callback. */
@@ -31,6 +32,11 @@ struct exec_call {
 	bool async;
 	unsigned ok_status;  /* 200, or 202 for 2024-10-02-preview */
 	char identifier[257];
+	/* for the audit row, which outlives the request */
+	char principal[64];
+	char pool[64];
+	struct audit_ctx actx;
+	uint64_t req_id;
 };
 
 /* The common reading of a finished job. */
@@ -39,8 +45,8 @@ struct view {
 	const char *code;     /* error code or NULL */
 	char message[512];
 	const char *stack;    /* borrowed from the reply, or "" */
-	const char *out;      /* stdout */
-	const char *err;      /* stderr */
+	json_t *out;          /* stdout: a JSON string, may hold NULs */
+	json_t *err;          /* stderr: likewise; both borrowed */
 	char note[600];       /* appended to stderr when not empty */
 	long long exit_code;  /* shell */
 	long long ms;
@@ -63,8 +69,8 @@ job_view(const struct job *j, struct view *v)
 	const char *ecode = str_or_empty(e, "code");
 
 	memset(v, 0, sizeof(*v));
-	v->out = str_or_empty(r, "stdout");
-	v->err = str_or_empty(r, "stderr");
+	v->out = json_object_get(r, "stdout");
+	v->err = json_object_get(r, "stderr");
 	v->stack = "";
 	v->exit_code = json_integer_value(json_object_get(r, "exit_code"));
 	v->ms = (long long)(j->finished_ms - (j->started_ms ? j->started_ms
@@ -133,7 +139,14 @@ job_view(const struct job *j, struct view *v)
 			 "files in /mnt/data were kept",
 			 j->detail);
 		break;
+	case JOB_DELETED:
+		v->failed = true;
+		v->code = "KernelDied";
+		snprintf(v->message, sizeof(v->message),
+			 "%s; its sandbox and files are gone", j->detail);
+		break;
 	case JOB_CANCELLED:
+	case JOB_SHUTDOWN:
 	case JOB_SYSTEM:
 		v->failed = true;
 		v->code = "SandboxUnavailable";
@@ -144,7 +157,15 @@ job_view(const struct job *j, struct view *v)
 	 * too, which is what LLM tools show the model. */
 	if (v->failed && j->outcome != JOB_OK && j->outcome != JOB_TIMEOUT)
 		snprintf(v->note, sizeof(v->note), "%s%s: %s\n",
-			 v->err[0] ? "\n" : "", v->code, v->message);
+			 json_string_length(v->err) ? "\n" : "", v->code,
+			 v->message);
+}
+
+/* The kernel's stream text, or "" when absent or not a string. */
+static json_t *
+stream_text(json_t *s)
+{
+	return json_is_string(s) ? json_incref(s) : json_string("");
 }
 
 static json_t *
@@ -159,13 +180,16 @@ error_obj(const struct view *v)
 static json_t *
 stderr_text(const struct view *v)
 {
-	char *s;
+	size_t n = json_string_length(v->err), m = strlen(v->note);
 	json_t *o;
+	char *s;
 
-	if (v->note[0] == '\0')
-		return json_string(v->err);
-	s = xasprintf("%s%s", v->err, v->note);
-	o = json_string(s);
+	if (m == 0 || !json_is_string(v->err))
+		return m ? json_string(v->note) : stream_text(v->err);
+	s = xmalloc(n + m);
+	memcpy(s, json_string_value(v->err), n);
+	memcpy(s + n, v->note, m);
+	o = json_stringn(s, n + m);
 	free(s);
 	return o;
 }
@@ -179,9 +203,10 @@ api_gen1_body(const struct job *j)
 	job_view(j, &v);
 	kres = json_object_get(j->reply, "result");
 	result = result_gen1(kres, json_object_get(j->reply, "outputs"));
-	props = json_pack("{s:s, s:s, s:s, s:o, s:o, s:I, s:o}", "$id", "2",
+	props = json_pack("{s:s, s:s, s:o, s:o, s:o, s:I, s:o}", "$id", "2",
 			  "status", v.failed ? "Failure" : "Success", "stdout",
-			  v.out, "stderr", stderr_text(&v), "result", result,
+			  stream_text(v.out), "stderr", stderr_text(&v),
+			  "result", result,
 			  "executionTimeInMilliseconds", (json_int_t)v.ms,
 			  "outputs",
 			  result_outputs(json_object_get(j->reply, "outputs")));
@@ -199,8 +224,8 @@ api_gen2_body(const struct job *j, const char *identifier, bool async)
 	char status[32];
 
 	job_view(j, &v);
-	res = json_pack("{s:s, s:o, s:I}", "stdout", v.out, "stderr",
-			stderr_text(&v), "executionTimeInMilliseconds",
+	res = json_pack("{s:o, s:o, s:I}", "stdout", stream_text(v.out),
+			"stderr", stderr_text(&v), "executionTimeInMilliseconds",
 			(json_int_t)v.ms);
 	if (j->kind == JOB_SHELL) {
 		/* LangChain's Bash tool reads int(status): the exit code.
@@ -241,23 +266,127 @@ api_gen2_body(const struct job *j, const char *identifier, bool async)
 	return body;
 }
 
+/* Bytes the execution sent back: both streams and every rich output. */
+static int64_t
+output_bytes(const json_t *reply)
+{
+	const json_t *outs = json_object_get(reply, "outputs"), *o;
+	size_t i, n = json_string_length(json_object_get(reply, "stdout")) +
+		      json_string_length(json_object_get(reply, "stderr"));
+
+	json_array_foreach (outs, i, o)
+		n += json_string_length(json_object_get(o, "data"));
+	return (int64_t)n;
+}
+
+/*
+ * The audit row and the metrics of a finished execution.  Faults of the
+ * user's code are "Failed", ours (the sandbox could not start, the server
+ * is stopping) "Error" (STYLE.md §3.3); a shell command that exits
+ * non-zero is "Failed" with error code NonZeroExit.
+ */
+void
+api_exec_account(struct sandpool *sp, const struct job *j,
+		 const struct api_who *who)
+{
+	struct view v;
+	const char *status, *code;
+	int http = who->http_status ? who->http_status : 200;
+	struct audit_row row = {0};
+
+	job_view(j, &v);
+	code = v.code;
+	status = v.failed ? AUDIT_FAILED : AUDIT_SUCCEEDED;
+	switch (j->outcome) {
+	case JOB_SYSTEM:
+	case JOB_SHUTDOWN:
+		status = AUDIT_ERROR;
+		code = j->outcome == JOB_SYSTEM ? "SandboxUnavailable"
+						: "ServerStopping";
+		http = 503;
+		break;
+	case JOB_CANCELLED:
+		code = "SessionGone";
+		http = 410;
+		break;
+	case JOB_TIMEOUT:
+	case JOB_TIMEOUT_KILLED:
+		metrics_timeout(sp->metrics,
+				j->outcome == JOB_TIMEOUT_KILLED);
+		break;
+	case JOB_OOM:
+		metrics_oom(sp->metrics);
+		break;
+	case JOB_OK:
+		if (j->kind == JOB_SHELL && v.exit_code != 0 && !v.failed) {
+			status = AUDIT_FAILED;
+			code = "NonZeroExit";
+		}
+		break;
+	case JOB_KERNEL_DIED:
+	case JOB_DELETED:
+		break;
+	}
+	metrics_exec(sp->metrics, status, code, (double)v.ms / 1000.0);
+	if (sp->audit == NULL)
+		return;
+	row.principal = who->principal;
+	row.pool = who->pool;
+	row.identifier = who->identifier;
+	row.sid = who->sid;
+	row.exec_id = j->id;
+	row.op = j->kind == JOB_SHELL ? AUDIT_OP_SHELL : AUDIT_OP_EXECUTE;
+	row.status = status;
+	row.error_code = code;
+	row.http_status = http;
+	row.duration_ms = v.ms;
+	row.cpu_ms = j->cpu_ms;
+	row.peak_mem = j->peak_mem;
+	row.code = j->code;
+	row.code_len = j->code ? strlen(j->code) : 0;
+	row.bytes_in = (int64_t)row.code_len;
+	row.bytes_out = j->reply ? output_bytes(j->reply) : 0;
+	row.ctx = who->actx;
+	row.req_id = who->req_id;
+	audit_record(sp->audit, &row);
+}
+
 /* The loop thread's callback: shape the reply and resume the request. */
 static void
 exec_done(struct job *j, void *arg)
 {
 	struct exec_call *c = arg;
+	struct api_who who = {
+		.principal = c->principal,
+		.pool = c->pool,
+		.identifier = c->identifier,
+		.sid = c->s->sid,
+		.actx = &c->actx,
+		.req_id = c->req_id,
+		.http_status = c->async ? 202 : (int)c->ok_status,
+	};
 	json_t *body;
 
-	if (j->outcome == JOB_SYSTEM || j->outcome == JOB_CANCELLED) {
+	api_exec_account(c->sp, j, &who);
+
+	if (j->outcome == JOB_SYSTEM || j->outcome == JOB_CANCELLED ||
+	    j->outcome == JOB_SHUTDOWN) {
 		struct sp_err e;
 
-		if (j->outcome == JOB_SYSTEM)
+		if (j->outcome == JOB_SYSTEM) {
 			log_warnx("session=%s execution %s failed: %s",
 				  c->s->sid, j->id, j->detail);
-		sp_errf(&e, 503, j->outcome == JOB_SYSTEM
-					 ? "SandboxUnavailable"
-					 : "ExecutionCancelled",
-			"%s; retry the request", j->detail);
+			sp_errf(&e, 503, "SandboxUnavailable",
+				"%s; retry the request", j->detail);
+		} else if (j->outcome == JOB_SHUTDOWN) {
+			sp_errf(&e, 503, "ServerStopping",
+				"%s; retry the request elsewhere", j->detail);
+		} else {
+			sp_errf(&e, 410, "SessionGone",
+				"%s; a new request with this identifier "
+				"starts a new session",
+				j->detail);
+		}
 		if (c->rq)
 			http_complete_error(c->rq, &e);
 		if (c->gen == 2) {
@@ -304,6 +433,7 @@ submit(struct api_ctx *c, struct job *j, int gen, bool async,
 		job_free(j);
 		return;
 	}
+	snprintf(c->rq->sid, sizeof(c->rq->sid), "%s", s->sid);
 	call = xcalloc(1, sizeof(*call));
 	call->sp = c->sp;
 	call->s = s;
@@ -312,6 +442,11 @@ submit(struct api_ctx *c, struct job *j, int gen, bool async,
 	call->ok_status = ok_status;
 	snprintf(call->identifier, sizeof(call->identifier), "%s",
 		 c->identifier);
+	snprintf(call->principal, sizeof(call->principal), "%s",
+		 c->principal);
+	snprintf(call->pool, sizeof(call->pool), "%s", c->pool);
+	call->actx = c->actx;
+	call->req_id = c->rq->id;
 	j->done = exec_done;
 	j->arg = call;
 	if (async) {
@@ -325,6 +460,7 @@ submit(struct api_ctx *c, struct job *j, int gen, bool async,
 		session_history_put(c->sp, s, id, running);
 		rc = session_submit(c->sp, s, j, &err);
 		if (rc < 0) {
+			session_history_del(c->sp, s, id);
 			json_decref(running);
 			goto fail;
 		}

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * auth.c: API-key authentication for http.c, and the loopback test that
- * main.c uses to refuse serving without keys on a public address.  Keys
- * are compared with ct_equal() against every configured key, always all
- * of them, so the time taken does not say which key (or how much of one)
- * matched; only the length of the candidate can leak.  Nothing here logs
- * or copies a key.
+ * auth.c: API-key authentication for api.c, scopes, and the loopback
+ * test that main.c uses to refuse serving without keys on a public
+ * address.  Config keys are compared with ct_equal() against every
+ * configured key, always all of them, so the time taken does not say which
+ * key (or how much of one) matched; only the length of the candidate can
+ * leak.  Stored keys are looked up by their public id and their salted
+ * hash compared in constant time (store.c).  Nothing here logs or copies
+ * a key.
  */
 #include "auth.h"
 
@@ -15,6 +17,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+
+#include "store.h"
 
 static int
 is_ows(char c)
@@ -81,21 +85,58 @@ match_key(const struct config *cfg, const char *key, size_t len)
 	return found;
 }
 
+/*
+ * Try one presented key: config keys first, then the store.  Returns 0
+ * with *out filled, -ENOENT for no match, -EIO when the store failed.
+ */
+static int
+try_key(const struct config *cfg, struct store *st, const char *key,
+	size_t len, struct auth_id *out)
+{
+	struct store_key sk;
+	int idx, rc;
+
+	idx = match_key(cfg, key, len);
+	if (idx >= 0) {
+		snprintf(out->principal, sizeof(out->principal), "%s",
+			 cfg->keys[idx].principal);
+		out->scopes = AUTH_SCOPE_CONFIG;
+		return 0;
+	}
+	if (st == NULL)
+		return -ENOENT;
+	rc = store_key_verify(st, key, len, &sk);
+	if (rc < 0)
+		return rc;
+	snprintf(out->principal, sizeof(out->principal), "%s", sk.name);
+	snprintf(out->pool, sizeof(out->pool), "%s", sk.pool);
+	snprintf(out->key_id, sizeof(out->key_id), "%s", sk.id);
+	out->scopes = sk.scopes;
+	return 0;
+}
+
 int
-auth_check(const struct config *cfg, const char *authorization,
-	   const char *apikey, char *principal, size_t principal_sz,
-	   struct sp_err *err)
+auth_resolve(const struct config *cfg, struct store *st,
+	     const char *authorization, const char *apikey,
+	     struct auth_id *out, struct sp_err *err)
 {
 	const char *bearer = NULL, *key = NULL;
 	size_t bearer_len = 0, key_len = 0;
-	int idx = -1, other_scheme = 0;
+	int rc = -ENOENT, other_scheme = 0, stored = 0;
 
-	ENSURE(principal != NULL && principal_sz > 0);
-	principal[0] = '\0';
-	if (cfg->nkeys <= 0) {
-		(void)snprintf(principal, principal_sz, "%s", "default");
+	ENSURE(out != NULL);
+	memset(out, 0, sizeof(*out));
+	/* A store that cannot be read counts as holding keys: fail closed. */
+	if (st != NULL)
+		stored = store_keys_exist(st) != 0;
+	if (cfg->nkeys <= 0 && !stored) {
+		snprintf(out->principal, sizeof(out->principal), "%s",
+			 "default");
+		out->scopes = AUTH_SCOPE_ALL;
 		return 0;
 	}
+	if (!stored)
+		st = NULL;
 
 	if (authorization != NULL) {
 		size_t n = strlen(authorization);
@@ -121,13 +162,124 @@ auth_check(const struct config *cfg, const char *authorization,
 			       "<key> or x-ms-apikey");
 	}
 	if (bearer_len > 0)
-		idx = match_key(cfg, bearer, bearer_len);
-	if (idx < 0 && key_len > 0)
-		idx = match_key(cfg, key, key_len);
-	if (idx < 0)
+		rc = try_key(cfg, st, bearer, bearer_len, out);
+	if (rc < 0 && key_len > 0) {
+		int rc2 = try_key(cfg, st, key, key_len, out);
+
+		rc = rc2 == 0 || rc == -ENOENT ? rc2 : rc;
+	}
+	if (rc == -EIO)
+		return sp_errf(err, 503, "KeyStoreUnavailable",
+			       "the key store could not be read; retry "
+			       "later");
+	if (rc < 0) {
+		memset(out, 0, sizeof(*out));
 		return sp_errf(err, 401, "Unauthorized", "invalid API key");
-	(void)snprintf(principal, principal_sz, "%s", cfg->keys[idx].principal);
+	}
 	return 0;
+}
+
+int
+auth_check(const struct config *cfg, const char *authorization,
+	   const char *apikey, char *principal, size_t principal_sz,
+	   struct sp_err *err)
+{
+	struct auth_id id;
+	int rc;
+
+	ENSURE(principal != NULL && principal_sz > 0);
+	rc = auth_resolve(cfg, NULL, authorization, apikey, &id, err);
+	(void)snprintf(principal, principal_sz, "%s", rc == 0 ? id.principal
+							      : "");
+	return rc;
+}
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} scope_names[] = {
+	{"execute", AUTH_SCOPE_EXECUTE},
+	{"files", AUTH_SCOPE_FILES},
+	{"admin", AUTH_SCOPE_ADMIN},
+};
+
+int
+auth_require(const struct auth_id *id, unsigned scope, const char *pool,
+	     struct sp_err *err)
+{
+	size_t i;
+
+	if ((id->scopes & scope) != scope) {
+		for (i = 0; i < ARRAY_SIZE(scope_names); i++)
+			if (scope & scope_names[i].bit)
+				break;
+		return sp_errf(err, 403, "Forbidden",
+			       "this API key lacks the \"%s\" scope this "
+			       "operation needs; create a key with --scopes "
+			       "including it",
+			       i < ARRAY_SIZE(scope_names) ? scope_names[i].name
+							   : "?");
+	}
+	if (id->pool[0] && pool && strcmp(id->pool, pool) != 0)
+		return sp_errf(err, 403, "Forbidden",
+			       "this API key is restricted to pool \"%s\"; "
+			       "it cannot use pool \"%.64s\"",
+			       id->pool, pool);
+	return 0;
+}
+
+int
+auth_scopes_parse(const char *s, unsigned *out, struct sp_err *err)
+{
+	unsigned bits = 0;
+	const char *p = s, *end;
+	size_t i, n;
+
+	if (s == NULL || s[0] == '\0')
+		return sp_errf(err, 400, "InvalidScopes",
+			       "scopes must not be empty: a comma-separated "
+			       "list of execute, files, admin");
+	if (strcmp(s, "all") == 0) {
+		*out = AUTH_SCOPE_ALL;
+		return 0;
+	}
+	while (*p) {
+		end = strchr(p, ',');
+		n = end ? (size_t)(end - p) : strlen(p);
+		for (i = 0; i < ARRAY_SIZE(scope_names); i++)
+			if (strlen(scope_names[i].name) == n &&
+			    strncmp(p, scope_names[i].name, n) == 0)
+				break;
+		if (i == ARRAY_SIZE(scope_names))
+			return sp_errf(err, 400, "InvalidScopes",
+				       "unknown scope \"%.*s\": use a "
+				       "comma-separated list of execute, "
+				       "files, admin (or all)",
+				       (int)(n > 32 ? 32 : n), p);
+		bits |= scope_names[i].bit;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	*out = bits;
+	return 0;
+}
+
+void
+auth_scopes_format(unsigned scopes, char *out, size_t n)
+{
+	size_t i, off = 0;
+
+	ENSURE(n > 0);
+	out[0] = '\0';
+	for (i = 0; i < ARRAY_SIZE(scope_names); i++) {
+		if (!(scopes & scope_names[i].bit))
+			continue;
+		off += (size_t)snprintf(out + off, n - off, "%s%s",
+					off ? "," : "", scope_names[i].name);
+		if (off >= n)
+			break;
+	}
 }
 
 int

@@ -199,6 +199,8 @@ static const struct row rows[] = {
 	 T(url_max_bytes), NULL, NULL, "largest file fetched from a URL"},
 	{"files.url_timeout", CT_UINT, 1, 600, "30", T(url_timeout), NULL, NULL,
 	 "s; longest URL fetch"},
+	{"audit.enabled", CT_BOOL, 0, 0, "true", T(audit_enabled), NULL, NULL,
+	 "write audit rows and session usage to sandpool.db"},
 	{"audit.store_code", CT_BOOL, 0, 0, "false", T(audit_store_code), NULL,
 	 NULL, "keep executed code in the audit log, not just its hash"},
 	{"audit.retention_days", CT_UINT, 1, 3650, "30",
@@ -226,8 +228,9 @@ static const struct row rows[] = {
 	 "captured bytes per stream and execution"},
 	{"timeout", CT_UINT, 1, 86400, "220", P(timeout), NULL, NULL,
 	 "s; longest and default execution time"},
-	{"cooldown", CT_UINT, 300, 3600, "600", P(cooldown), NULL, NULL,
-	 "s; idle time before a session is destroyed (ACA's range)"},
+	/* ACA's range is 300..3600; below 300 is for tests (a warning). */
+	{"cooldown", CT_UINT, 1, 3600, "600", P(cooldown), NULL, NULL,
+	 "s; idle time before a session is destroyed (ACA: 300..3600)"},
 	{"preload", CT_STR, 0, 0, "numpy,pandas,matplotlib", P(preload),
 	 check_modules, NULL, "modules imported in warm sandboxes"},
 	{"egress", CT_BOOL, 0, 0, "false", P(egress), check_egress, NULL,
@@ -630,6 +633,8 @@ config_fini(struct config *cfg)
 	int i;
 
 	for (i = 0; i < cfg->nkeys; i++) {
+		explicit_bzero(cfg->keys[i].secret,
+			       strlen(cfg->keys[i].secret));
 		free(cfg->keys[i].secret);
 		cfg->keys[i].secret = NULL;
 	}

@@ -40,10 +40,10 @@ struct pool_config {
 	uint64_t tmp_size;      /* bytes; /tmp tmpfs size in the sandbox */
 	uint64_t output_max;    /* bytes per stream (stdout, stderr) */
 	uint32_t timeout;       /* s; max and default execution timeout */
-	uint32_t cooldown;      /* s; idle session lifetime, 300..3600 */
+	uint32_t cooldown;      /* s; idle session lifetime, 1..3600 */
 	char preload[256];      /* comma-separated modules to import warm */
 	bool egress;            /* false: netns with only lo */
-	uint64_t set_mask;      /* internal: which rows the file set */
+	uint64_t set_mask;      /* internal: keys set explicitly, by row */
 };
 
 struct config {
@@ -64,6 +64,7 @@ struct config {
 	bool url_allow_private;  /* allow URL inputs to private addresses */
 	uint64_t url_max_bytes;  /* bytes; one fetched URL */
 	uint32_t url_timeout;    /* s; one fetch */
+	bool audit_enabled;      /* false: no audit rows at all */
 	bool audit_store_code;
 	uint32_t audit_retention_days;
 
@@ -91,13 +92,17 @@ int config_load_string(struct config *cfg, const char *name, const char *text,
  * Apply SANDPOOL_<KEY> variables from envp (NULL-terminated, like environ).
  * Top-level key "state_dir" is SANDPOOL_STATE_DIR; "http.max_body" is
  * SANDPOOL_HTTP_MAX_BODY; a default-pool key such as "ready" is
- * SANDPOOL_POOL_READY.  SANDPOOL_API_KEY adds a key.  Unknown SANDPOOL_*
- * names that look like keys are errors, except the client-side ones
- * (SANDPOOL_URL, SANDPOOL_BUILD).
+ * SANDPOOL_POOL_READY.  SANDPOOL_API_KEY adds a key.  Any other SANDPOOL_*
+ * name is an error ("env SANDPOOL_X: ..."), except the client-side ones in
+ * config.c's env_ignore[] (SANDPOOL_URL, SANDPOOL_BUILD).
  */
 int config_load_env(struct config *cfg, char *const *envp, struct sp_err *err);
 
-/* Set one key as if read from a file ("--set key=value" style). */
+/*
+ * Set one key as if read from a file ("--set key=value" style).  pool NULL
+ * means a top-level key or a key of the default pool; a named pool is
+ * created if new.  "api_key" adds a key.
+ */
 int config_set(struct config *cfg, const char *pool, const char *key,
 	       const char *value, struct sp_err *err);
 
@@ -112,10 +117,15 @@ int config_finish(struct config *cfg, struct sp_err *err);
 const struct pool_config *config_pool(const struct config *cfg,
 				      const char *name);
 
-/* Print the effective config in file syntax (secrets masked) to f. */
+/*
+ * Print the effective config in file syntax to f: top-level keys, then one
+ * [pool.NAME] section per pool with every key.  API keys appear as
+ * comments "# api_key = NAME:****", so the output parses back to the same
+ * config minus the keys.
+ */
 void config_dump(const struct config *cfg, FILE *f);
 
-/* Free what config_* allocated (key secrets). */
+/* Wipe and free what config_* allocated (key secrets).  Idempotent. */
 void config_fini(struct config *cfg);
 
 #endif

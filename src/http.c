@@ -5,6 +5,9 @@
  * accumulated under the http.max_body cap, and once the body is complete
  * api_dispatch() answers it -- either at once or, for executions, by
  * suspending the connection until the loop thread calls http_complete_*.
+ * Upload bodies (POST files, files/upload) are the exception: they are
+ * handed to api_upload_data() chunk by chunk and written to disk, never
+ * accumulated, under the upload's own caps (api_files.c).
  *
  * Limits enforced here: header bytes (MHD's per-connection memory pool),
  * body bytes (checked against Content-Length up front and counted as
@@ -26,6 +29,7 @@
 
 #include "api.h"
 #include "log.h"
+#include "metrics.h"
 
 static atomic_int open_requests;
 
@@ -87,13 +91,31 @@ queue(struct http_req *rq, unsigned status, struct MHD_Response *r)
 		log_warnx("req=%llu could not queue the response",
 			  (unsigned long long)rq->id);
 	MHD_destroy_response(r);
-	if (status >= 500)
-		log_warnx("req=%llu %s %s -> %u", (unsigned long long)rq->id,
-			  rq->method, rq->url, status);
+	metrics_http(rq->sp->metrics, rq->route.id, status);
+	/* One access line per request.  The route's name, not the decoded
+	 * URL, which a client controls (a %0A would forge a log line);
+	 * probes and scrapes only at debug. */
+	if (rq->route.id == ROUTE_HEALTH ||
+	    rq->route.id == ROUTE_HEALTH_STARTUP ||
+	    rq->route.id == ROUTE_METRICS)
+		log_debug("req=%llu %s %s -> %u", (unsigned long long)rq->id,
+			  rq->method, route_name(rq->route.id), status);
+	else if (status >= 500)
+		log_warnx("req=%llu principal=%s session=%s %s %s -> %u "
+			  "(%llu ms)",
+			  (unsigned long long)rq->id,
+			  rq->principal[0] ? rq->principal : "-",
+			  rq->sid[0] ? rq->sid : "-", rq->method,
+			  route_name(rq->route.id), status,
+			  (unsigned long long)(now_ms() - rq->start_ms));
 	else
-		log_debug("req=%llu %s %s -> %u (%llu ms)",
-			  (unsigned long long)rq->id, rq->method, rq->url,
-			  status, (unsigned long long)(now_ms() - rq->start_ms));
+		log_info("req=%llu principal=%s session=%s %s %s -> %u "
+			 "(%llu ms)",
+			 (unsigned long long)rq->id,
+			 rq->principal[0] ? rq->principal : "-",
+			 rq->sid[0] ? rq->sid : "-", rq->method,
+			 route_name(rq->route.id), status,
+			 (unsigned long long)(now_ms() - rq->start_ms));
 }
 
 void
@@ -158,6 +180,24 @@ http_reply_empty(struct http_req *rq, unsigned status)
 }
 
 void
+http_reply_fd(struct http_req *rq, unsigned status, int fd, uint64_t size,
+	      const char *const *headers)
+{
+	struct MHD_Response *r = MHD_create_response_from_fd64(size, fd);
+
+	if (r == NULL) {
+		struct sp_err e;
+
+		close(fd);
+		sp_errf(&e, 500, "InternalError", "cannot send the file");
+		http_reply_error(rq, &e);
+		return;
+	}
+	add_headers(r, headers);
+	queue(rq, status, r);
+}
+
+void
 http_suspend(struct http_req *rq)
 {
 	rq->suspended = true;
@@ -170,6 +210,25 @@ http_complete_json(struct http_req *rq, unsigned status, json_t *body,
 {
 	struct MHD_Response *r = make_json(body, NULL);
 
+	add_headers(r, headers);
+	ENSURE(rq->suspended && rq->pending == NULL);
+	rq->pending = r;
+	rq->pending_status = status;
+	MHD_resume_connection(rq->conn);
+}
+
+void
+http_reply_response(struct http_req *rq, unsigned status,
+		    struct MHD_Response *r, const char *const *headers)
+{
+	add_headers(r, headers);
+	queue(rq, status, r);
+}
+
+void
+http_complete_response(struct http_req *rq, unsigned status,
+		       struct MHD_Response *r, const char *const *headers)
+{
 	add_headers(r, headers);
 	ENSURE(rq->suspended && rq->pending == NULL);
 	rq->pending = r;
@@ -214,6 +273,7 @@ req_free(struct http_req *rq)
 		return;
 	if (rq->pending)
 		MHD_destroy_response(rq->pending);
+	api_upload_free(rq->upload);
 	buf_fini(&rq->body);
 	free(rq->url);
 	free(rq);
@@ -256,6 +316,9 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		*con_cls = rq;
 		rq->routed = route_match(method, url, &rq->route,
 					 &rq->route_err) == 0;
+		/* Uploads stream to disk under their own caps instead. */
+		if (rq->routed && api_upload_begin(rq))
+			return MHD_YES;
 		if (length_too_big(rq))
 			rq->too_large = true;
 		return MHD_YES;
@@ -267,6 +330,11 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		rq->pending = NULL;
 		rq->suspended = false;
 		queue(rq, rq->pending_status, r);
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0 && rq->upload) {
+		api_upload_data(rq, upload_data, *upload_data_size);
+		*upload_data_size = 0;
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
@@ -298,6 +366,52 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		http_reply_error(rq, &e);
 	}
 	return MHD_YES;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Percent-decoding of the path and the query, as MHD's default does
+ * (%HH only), except that %00 becomes C0 80 (an invalid UTF-8 form of
+ * NUL) rather than a NUL that would cut the string short: files/content/
+ * a%00.png must not name the file "a".  files_check_name refuses the
+ * bytes by name; anywhere else they are just two more bytes.
+ */
+static size_t
+unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	char *r = s, *w = s;
+
+	(void)cls;
+	(void)conn;
+	while (*r != '\0') {
+		int hi = r[0] == '%' ? hexval(r[1]) : -1;
+		int lo = hi >= 0 ? hexval(r[2]) : -1;
+
+		if (lo < 0) {
+			*w++ = *r++;
+			continue;
+		}
+		if (hi == 0 && lo == 0) {
+			*w++ = (char)0xc0;
+			*w++ = (char)0x80;
+		} else {
+			*w++ = (char)(hi * 16 + lo);
+		}
+		r += 3;
+	}
+	*w = '\0';
+	return (size_t)(w - s);
 }
 
 /* Split "host:port" / "[v6]:port" into a sockaddr. */
@@ -370,6 +484,7 @@ http_start(struct sandpool *sp, struct sp_err *err)
 		(size_t)(sp->cfg->max_header + 16 * 1024),
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300,
 		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 		MHD_OPTION_END);
 	if (sp->mhd == NULL)
 		return sp_errf(err, 0, "ListenFailed",

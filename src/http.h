@@ -19,6 +19,7 @@
 
 struct MHD_Connection;
 struct MHD_Response;
+struct api_upload;
 
 struct http_req {
 	struct sandpool *sp;
@@ -31,12 +32,15 @@ struct http_req {
 	bool routed;            /* route_match succeeded */
 	struct sp_err route_err;
 	struct buf body;        /* capped at http.max_body */
+	struct api_upload *upload; /* a streamed upload body (api_files.c):
+				    * not accumulated in body; owned */
 	bool too_large;         /* body went past the cap: answer 413 */
 	bool suspended;
 	bool answered;          /* a response was queued */
 	struct MHD_Response *pending; /* set by http_complete */
 	unsigned pending_status;
-	char principal[64];
+	char principal[64];     /* set by api_context, for principal= */
+	char sid[17];           /* the session addressed, for session= */
 };
 
 /* Start serving on cfg->listen.  Returns 0 or -errno (with err filled). */
@@ -60,6 +64,10 @@ void http_reply_error(struct http_req *rq, const struct sp_err *err);
 void http_reply_raw(struct http_req *rq, unsigned status, const char *ctype,
 		    const void *data, size_t len);
 void http_reply_empty(struct http_req *rq, unsigned status);
+/* Send size bytes read from fd (sendfile where possible, so a large file
+ * costs no memory).  Takes ownership of fd. */
+void http_reply_fd(struct http_req *rq, unsigned status, int fd,
+		   uint64_t size, const char *const *headers);
 
 /* Suspend the connection before handing work to another thread. */
 void http_suspend(struct http_req *rq);
@@ -68,6 +76,18 @@ void http_suspend(struct http_req *rq);
 void http_complete_json(struct http_req *rq, unsigned status, json_t *body,
 			const char *const *headers);
 void http_complete_error(struct http_req *rq, const struct sp_err *err);
+
+/*
+ * Answer with a response the caller built (a streamed body from
+ * MHD_create_response_from_callback, say): at once from the handler, or,
+ * for a suspended request, from any thread (resuming it).  Take ownership
+ * of r.
+ */
+void http_reply_response(struct http_req *rq, unsigned status,
+			 struct MHD_Response *r, const char *const *headers);
+void http_complete_response(struct http_req *rq, unsigned status,
+			    struct MHD_Response *r,
+			    const char *const *headers);
 
 /* The JSON error body {"error":{"code","message"}} (new reference). */
 json_t *http_error_body(const struct sp_err *err);

@@ -34,8 +34,9 @@ deliver(struct kframe_reader *r, kframe_cb cb, void *arg)
 	json_error_t jerr;
 	json_t *msg;
 
-	msg = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES,
-			 &jerr);
+	/* JSON_ALLOW_NUL: print('\0') is legitimate output, sent as \u0000. */
+	msg = json_loadb(r->body.data, r->body.len,
+			 JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
 	buf_reset(&r->body);
 	r->hdr_len = 0;
 	r->want = 0;

@@ -55,6 +55,11 @@ loop_main(void *arg)
 		for (i = 0; i < n; i++) {
 			struct watch *w = ev[i].data.ptr;
 
+			/* Torn down by an earlier event of this batch: its
+			 * fds are closed and it is freed after the batch. */
+			if (w->s && w->s->state == SESSION_CLOSED)
+				continue;
+
 			switch (w->kind) {
 			case W_WAKE: {
 				uint64_t v;
@@ -72,6 +77,9 @@ loop_main(void *arg)
 				break;
 			case W_PID:
 				session_on_exit(sp, w->s);
+				break;
+			case W_OOM:
+				session_on_oom(sp, w->s);
 				break;
 			}
 		}

@@ -17,19 +17,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "auth.h"
+#include "cgroup.h"
+#include "cli.h"
 #include "config.h"
 #include "http.h"
 #include "log.h"
 #include "loop.h"
+#include "mcp_stdio.h"
+#include "mcp_tools.h"
+#include "metrics.h"
 #include "priv.h"
 #include "sandpool.h"
+#include "server.h"
 #include "session.h"
-
-#define DRAIN_MS 10000 /* bound on the SIGTERM drain of executions */
+#include "store.h"
 
 extern char **environ;
 
@@ -41,6 +49,16 @@ usage(FILE *f)
 		"\n"
 		"commands:\n"
 		"  serve      run the server (ACA-compatible REST API)\n"
+		"  mcp        MCP server on stdin/stdout (embedded pool, or "
+		"--url)\n"
+		"  tools      print tool definitions for function calling\n"
+		"  exec       run code in a session (client)\n"
+		"  files      ls|put|get|rm files of a session (client)\n"
+		"  sessions   ls|rm sessions (client)\n"
+		"  keys       create|ls|revoke API keys (admin, state dir)\n"
+		"  audit      print the audit log (admin, state dir)\n"
+		"  usage      session and CPU seconds per principal or pool "
+		"(admin)\n"
 		"  version    print the version\n"
 		"\n"
 		"serve options:\n"
@@ -54,85 +72,11 @@ usage(FILE *f)
 		"  -n                    print the effective config and exit\n"
 		"\n"
 		"Environment: SANDPOOL_<KEY> overrides a config key; see "
-		"docs/CONFIG.md.\n");
-}
-
-/* Directory of our own binary, to find sandpool-sandbox and runtime/. */
-static char *
-exe_dir(void)
-{
-	char path[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
-	char *slash;
-
-	if (n <= 0)
-		fatal("readlink /proc/self/exe");
-	path[n] = '\0';
-	slash = strrchr(path, '/');
-	if (slash)
-		*slash = '\0';
-	return xstrdup(path);
-}
-
-static char *
-find_runtime(const struct config *cfg, const char *dir)
-{
-	static const char *const tries[] = {"/../runtime",
-					    "/../share/sandpool/runtime"};
-	char kp[PATH_MAX + 16], real[PATH_MAX];
-	size_t i;
-
-	if (cfg->runtime_dir[0]) {
-		snprintf(kp, sizeof(kp), "%s/kernel.py", cfg->runtime_dir);
-		if (access(kp, R_OK) < 0)
-			fatalx("runtime_dir %s has no readable kernel.py",
-			       cfg->runtime_dir);
-		if (realpath(cfg->runtime_dir, real) == NULL)
-			fatal("realpath %s", cfg->runtime_dir);
-		return xstrdup(real);
-	}
-	for (i = 0; i < ARRAY_SIZE(tries); i++) {
-		char d[PATH_MAX];
-
-		snprintf(d, sizeof(d), "%s%s", dir, tries[i]);
-		snprintf(kp, sizeof(kp), "%s/kernel.py", d);
-		if (access(kp, R_OK) == 0 && realpath(d, real) != NULL)
-			return xstrdup(real);
-	}
-	fatalx("cannot find runtime/kernel.py next to %s; set runtime_dir",
-	       dir);
-}
-
-/* mkdir -p for the state dir, mode 0700: it holds every session's files
- * and later the key database. */
-static void
-make_state_dir(struct sandpool *sp)
-{
-	char real[PATH_MAX], tmp[PATH_MAX];
-	char *p;
-
-	snprintf(tmp, sizeof(tmp), "%s", sp->cfg->state_dir);
-	for (p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-			fatal("mkdir %s", tmp);
-		*p = '/';
-	}
-	if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-		fatal("mkdir %s", tmp);
-	if (chmod(tmp, 0700) < 0)
-		fatal("chmod %s", tmp);
-	if (realpath(tmp, real) == NULL)
-		fatal("realpath %s", tmp);
-	if (strlen(real) >= sizeof(sp->cfg->state_dir))
-		fatalx("state_dir %s is too long", real);
-	memcpy(sp->cfg->state_dir, real, strlen(real) + 1);
-	sp->sessions_dir = xasprintf("%s/sessions", real);
-	if (mkdir(sp->sessions_dir, 0700) < 0 && errno != EEXIST)
-		fatal("mkdir %s", sp->sessions_dir);
-	priv_cleanup_stale(sp->sessions_dir);
+		"docs/CONFIG.md.\n"
+		"Client commands take --url/SANDPOOL_URL and "
+		"--api-key/SANDPOOL_API_KEY;\n"
+		"admin commands take --state-dir/SANDPOOL_STATE_DIR. "
+		"\"sandpool CMD --help\" for more.\n");
 }
 
 static int
@@ -231,45 +175,10 @@ serve(int argc, char **argv)
 		return 0;
 	}
 	log_init((enum log_level)cfg.log_level);
-	sp.cfg = &cfg;
-	sp.auth_required = cfg.nkeys > 0;
-	if (!sp.auth_required && !auth_listen_is_loopback(cfg.listen))
-		fatalx("refusing to listen on %s without an API key: anyone "
-		       "who can reach it could run code. Add --api-key (or "
-		       "api_key in the config), or listen on 127.0.0.1",
-		       cfg.listen);
-	if (geteuid() != 0)
-		fatalx("sandpool serve must run as root: it creates user "
-		       "namespaces with mapped uids, mounts and cgroups");
-	/* Drop supplementary groups before anything is cloned: a sandbox
-	 * must never inherit the server's groups (platform-notes §1). */
-	if (setgroups(0, NULL) < 0)
-		fatal("setgroups");
-	sp.exe_dir = exe_dir();
-	sp.sandbox_bin = xasprintf("%s/sandpool-sandbox", sp.exe_dir);
-	if (access(sp.sandbox_bin, X_OK) < 0)
-		fatal("%s", sp.sandbox_bin);
-	sp.runtime_dir = find_runtime(&cfg, sp.exe_dir);
-	make_state_dir(&sp);
-
-	/* Signals: the main thread waits for them; every other thread,
-	 * created below, inherits this mask. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	pthread_mutex_init(&sp.lock, NULL);
-	pthread_mutex_init(&sp.metadata_lock, NULL);
-	sessions_init(&sp);
-	if (loop_start(&sp) < 0)
-		fatal("cannot start the event loop");
+	server_open(&sp, &cfg, true, &set);
 	if (http_start(&sp, &err) < 0) {
 		log_errorx("%s", err.msg);
-		loop_stop(&sp, 0);
-		sessions_fini(&sp);
+		server_close(&sp);
 		return 1;
 	}
 	log_info("sandpool listening on %s (port %u), state %s, auth %s",
@@ -286,36 +195,55 @@ serve(int argc, char **argv)
 		break;
 	}
 	log_info("signal %d: draining executions (up to %d ms)", sig,
-		 DRAIN_MS);
-	loop_stop(&sp, DRAIN_MS);
-	http_stop(&sp, 2000);
-	sessions_fini(&sp);
-	log_info("stopped");
-	free(sp.exe_dir);
-	free(sp.sandbox_bin);
-	free(sp.runtime_dir);
-	free(sp.sessions_dir);
-	free(sp.metadata_json);
-	pthread_mutex_destroy(&sp.lock);
-	pthread_mutex_destroy(&sp.metadata_lock);
+		 SERVER_DRAIN_MS);
+	server_close(&sp);
 	config_fini(&cfg);
 	return 0;
 }
 
+static int
+version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("sandpool 0.1.0\n");
+	return 0;
+}
+
+/*
+ * The subcommands.  Each gets argv starting at its own name and returns the
+ * process exit status.  Client commands (exec, files, sessions, ...) live
+ * in cli/ and register here too.
+ */
+static const struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} commands[] = {
+	{"serve", serve},
+	{"mcp", mcp_stdio_main},
+	{"tools", mcp_tools_main},
+	{"exec", cli_exec},
+	{"files", cli_files},
+	{"sessions", cli_sessions},
+	{"keys", cli_keys},
+	{"audit", cli_audit},
+	{"usage", cli_usage},
+	{"version", version},
+};
+
 int
 main(int argc, char **argv)
 {
+	size_t i;
+
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
 	}
-	if (strcmp(argv[1], "serve") == 0)
-		return serve(argc - 1, argv + 1);
-	if (strcmp(argv[1], "version") == 0) {
-		printf("sandpool 0.1.0\n");
-		return 0;
-	}
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(stdout);

@@ -35,7 +35,7 @@ enum mount_op_type {
 	MOP_SYMLINK,	/* symlink at dst pointing to src */
 	MOP_FILE,	/* new file dst holding the string src, mode 0644 */
 	MOP_BIND_RO,	/* bind host path src at dst, then read-only */
-	MOP_BIND_DEV,	/* bind host device src onto a new empty file dst */
+	MOP_BIND_DEV,	/* bind host device src onto an empty file dst */
 	MOP_TMPFS,	/* tmpfs at dst with options src */
 	MOP_PROC,	/* a new proc for our pid namespace at dst */
 	MOP_ATTACH,	/* move the detached tree .fd to dst */
@@ -367,11 +367,11 @@ mount_setup(const struct mount_cfg *cfg, struct sandbox_err *e)
 	for (i = 0; i < ARRAY_SIZE(plan); i++) {
 		rc = mount_op_run(&plan[i]);
 		if (rc < 0) {
+			bool ro = plan[i].type == MOP_BIND_RO;
+
 			sandbox_errf(e, rc, "mount plan: %s %s%s%s",
 				     mount_op_names[plan[i].type], plan[i].dst,
-				     plan[i].type == MOP_BIND_RO ? " from " : "",
-				     plan[i].type == MOP_BIND_RO ? plan[i].src
-								  : "");
+				     ro ? " from " : "", ro ? plan[i].src : "");
 			goto out;
 		}
 	}

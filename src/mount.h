@@ -13,7 +13,7 @@
 struct mount_cfg {
 	const char *hostname; /* validated: [A-Za-z0-9-], 1..63 chars */
 	uint64_t tmp_size;    /* bytes; size of the /tmp tmpfs */
-	int data_tree;	      /* detached mount (open_tree) for /mnt/data */
+	int data_tree;	      /* detached mount (open_tree): /mnt/data */
 	int runtime_tree;     /* detached mount for /opt/sandpool */
 };
 

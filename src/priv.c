@@ -180,11 +180,16 @@ priv_sandbox_spawn(const struct priv_spawn *req, pid_t *launcher_pid)
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	char uidbuf[32], tmpbuf[32], pidsbuf[16];
+	char cgbuf[PRIV_MAX_CGROUP_FDS][8];
 	const char *argv[96];
 	char *const *envp;
 	size_t n = 0, i;
-	int rc, ctl = -1, rep = -1;
+	int rc, ctl = -1, rep = -1, cg[PRIV_MAX_CGROUP_FDS];
 	static char *const empty_env[] = {NULL};
+
+	ENSURE(req->ncgroup >= 0 && req->ncgroup <= PRIV_MAX_CGROUP_FDS);
+	for (i = 0; i < PRIV_MAX_CGROUP_FDS; i++)
+		cg[i] = -1;
 
 	snprintf(uidbuf, sizeof(uidbuf), "%llu",
 		 (unsigned long long)req->uid0);
@@ -204,6 +209,12 @@ priv_sandbox_spawn(const struct priv_spawn *req, pid_t *launcher_pid)
 	argv[n++] = pidsbuf;
 	argv[n++] = "--report-fd";
 	argv[n++] = "4";
+	/* The cgroup attach files become fds 5.. of the launcher. */
+	for (i = 0; i < (size_t)req->ncgroup; i++) {
+		snprintf(cgbuf[i], sizeof(cgbuf[i]), "%zu", 5 + i);
+		argv[n++] = "--cgroup-fd";
+		argv[n++] = cgbuf[i];
+	}
 	for (i = 0; req->env && req->env[i] && n < ARRAY_SIZE(argv) - 8; i++) {
 		argv[n++] = "--env";
 		argv[n++] = req->env[i];
@@ -222,12 +233,21 @@ priv_sandbox_spawn(const struct priv_spawn *req, pid_t *launcher_pid)
 		rc = errno;
 		goto out;
 	}
+	for (i = 0; i < (size_t)req->ncgroup; i++) {
+		cg[i] = fcntl(req->cgroup_fds[i], F_DUPFD_CLOEXEC, 10);
+		if (cg[i] < 0) {
+			rc = errno;
+			goto out;
+		}
+	}
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	/* fd 2 stays the server's stderr: the launcher's own diagnostics. */
 	posix_spawn_file_actions_adddup2(&fa, ctl, 3);
 	posix_spawn_file_actions_adddup2(&fa, rep, 4);
+	for (i = 0; i < (size_t)req->ncgroup; i++)
+		posix_spawn_file_actions_adddup2(&fa, cg[i], (int)(5 + i));
 	/* The launcher gets no environment of ours: nothing leaks. */
 	envp = empty_env;
 	spawnattr_clean(&at);
@@ -240,6 +260,9 @@ out:
 		close(ctl);
 	if (rep >= 0)
 		close(rep);
+	for (i = 0; i < PRIV_MAX_CGROUP_FDS; i++)
+		if (cg[i] >= 0)
+			close(cg[i]);
 	return -rc;
 }
 

@@ -43,7 +43,11 @@ struct priv_spawn {
 	const char *const *env; /* K=V strings for the kernel, NULL-ended */
 	int ctl_fd;             /* becomes fd 3 of the launcher and kernel */
 	int report_fd;          /* becomes fd 4 of the launcher */
+	const int *cgroup_fds;  /* attach files the child writes "0" to */
+	int ncgroup;            /* 0..PRIV_MAX_CGROUP_FDS */
 };
+
+#define PRIV_MAX_CGROUP_FDS 4 /* fds 5..8 of the launcher */
 
 /*
  * Start the launcher (posix_spawn: safe from a threaded process).  The

@@ -194,7 +194,7 @@ join_arg(const struct seg *segs, size_t n, struct route *out,
 		size_t need = segs[i].len + (i > 0);
 
 		if (need > ROUTE_ARG_MAX - len) {
-			sp_errf(err, 414, "UriTooLong",
+			sp_errf(err, 414, "PathTooLong",
 				"the file name or execution id in the path is "
 				"longer than %d bytes",
 				ROUTE_ARG_MAX);
@@ -267,7 +267,7 @@ route_match(const char *method, const char *path, struct route *out,
 
 	len = strlen(path);
 	if (len > ROUTE_PATH_MAX) {
-		sp_errf(err, 414, "UriTooLong",
+		sp_errf(err, 414, "PathTooLong",
 			"the request path is longer than %d bytes",
 			ROUTE_PATH_MAX);
 		rc = -ENAMETOOLONG;
@@ -296,7 +296,7 @@ route_match(const char *method, const char *path, struct route *out,
 		if (i + 1 < nseg && (seg_is_nocase(&segs[i], "sessionPools") ||
 				     seg_is_nocase(&segs[i], "pools"))) {
 			if (!pool_name_ok(&segs[i + 1])) {
-				rc = sp_errf(err, 400, "InvalidRequest",
+				rc = sp_errf(err, 400, "InvalidPool",
 					     "the pool name after %.*s/ must "
 					     "be 1-%d characters from A-Z, "
 					     "a-z, 0-9, '_' and '-'",

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "util.h"
@@ -64,7 +65,8 @@ sandbox_opts_usage(FILE *f)
 {
 	fputs("usage: sandpool-sandbox [options] -- PROGRAM [ARG...]\n"
 	      "  --data DIR        bound read-write at /mnt/data (required)\n"
-	      "  --runtime DIR     bound read-only at /opt/sandpool (required)\n"
+	      "  --runtime DIR     bound read-only at /opt/sandpool"
+	      " (required)\n"
 	      "  --uid-base X      inside 0 is host X, inside 1000 is X+1000"
 	      " (required, >= 65536)\n"
 	      "  --tmp-size BYTES  /tmp tmpfs size (default 256M)\n"
@@ -80,6 +82,18 @@ sandbox_opts_usage(FILE *f)
 	      f);
 }
 
+/* Format a usage error into e (no errno text) and return -EINVAL. */
+static int __attribute__((format(printf, 2, 3)))
+bad(struct sandbox_err *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
 /* An fd number that is open for writing. */
 static int
 parse_wfd(const char *s, const char *opt, int *out, struct sandbox_err *e)
@@ -88,13 +102,13 @@ parse_wfd(const char *s, const char *opt, int *out, struct sandbox_err *e)
 	int fl;
 
 	if (parse_u64(s, &v) < 0 || v > INT_MAX)
-		return sandbox_errf(e, -EINVAL, "%s: '%s' is not an fd number",
+		return bad(e, "%s: '%s' is not an fd number",
 				    opt, s);
 	fl = fcntl((int)v, F_GETFL);
 	if (fl < 0)
-		return sandbox_errf(e, -EINVAL, "%s %s: not an open fd", opt, s);
+		return bad(e, "%s %s: not an open fd", opt, s);
 	if ((fl & O_ACCMODE) == O_RDONLY)
-		return sandbox_errf(e, -EINVAL, "%s %s: not open for writing",
+		return bad(e, "%s %s: not open for writing",
 				    opt, s);
 	*out = (int)v;
 	return 0;
@@ -108,12 +122,11 @@ parse_range(const char *s, const char *opt, bool size, uint64_t min,
 	int rc = size ? parse_size(s, &v) : parse_u64(s, &v);
 
 	if (rc < 0)
-		return sandbox_errf(e, -EINVAL, "%s: '%s' is not %s", opt, s,
+		return bad(e, "%s: '%s' is not %s", opt, s,
 				    size ? "a size (digits, then K, M, G or T)"
 					 : "a whole number");
 	if (v < min || v > max)
-		return sandbox_errf(e, -EINVAL,
-				    "%s: %s is out of range (%llu..%llu)", opt,
+		return bad(e, "%s: %s is out of range (%llu..%llu)", opt,
 				    s, (unsigned long long)min,
 				    (unsigned long long)max);
 	*out = v;
@@ -136,8 +149,7 @@ check_hostname(const char *s, struct sandbox_err *e)
 	}
 	return 0;
 bad:
-	return sandbox_errf(e, -EINVAL,
-			    "--hostname: '%s' is not 1-63 letters, digits or "
+	return bad(e, "--hostname: '%s' is not 1-63 letters, digits or "
 			    "inner hyphens",
 			    s);
 }
@@ -149,19 +161,17 @@ add_env(struct sandbox_opts *o, char *kv, struct sandbox_err *e)
 	size_t klen, i;
 
 	if (eq == NULL || eq == kv)
-		return sandbox_errf(e, -EINVAL,
-				    "--env: '%.40s' is not NAME=VALUE", kv);
+		return bad(e, "--env: '%.40s' is not NAME=VALUE", kv);
 	if (strlen(kv) > SANDBOX_MAX_ENV_LEN)
-		return sandbox_errf(e, -EINVAL, "--env: %.40s...: longer than "
+		return bad(e, "--env: %.40s...: longer than "
 				    "%d bytes", kv, SANDBOX_MAX_ENV_LEN);
 	if (o->nenv == SANDBOX_MAX_ENV)
-		return sandbox_errf(e, -EINVAL, "--env: more than %d variables",
+		return bad(e, "--env: more than %d variables",
 				    SANDBOX_MAX_ENV);
 	klen = (size_t)(eq - kv) + 1;
 	for (i = 0; i < o->nenv; i++)
 		if (strncmp(o->env[i], kv, klen) == 0)
-			return sandbox_errf(e, -EINVAL,
-					    "--env: %.*s given twice",
+			return bad(e, "--env: %.*s given twice",
 					    (int)klen - 1, kv);
 	o->env[o->nenv++] = kv;
 	o->env[o->nenv] = NULL;
@@ -178,15 +188,14 @@ add_cgroup_fd(struct sandbox_opts *o, const char *s, struct sandbox_err *e)
 	if (rc < 0)
 		return rc;
 	if (fd <= 3)
-		return sandbox_errf(e, -EINVAL, "--cgroup-fd %d: fds 0-3 are "
+		return bad(e, "--cgroup-fd %d: fds 0-3 are "
 				    "stdio and the control socket", fd);
 	if (o->ncgroup == SANDBOX_MAX_CGROUP_FDS)
-		return sandbox_errf(e, -EINVAL, "--cgroup-fd: more than %d",
+		return bad(e, "--cgroup-fd: more than %d",
 				    SANDBOX_MAX_CGROUP_FDS);
 	for (i = 0; i < o->ncgroup; i++)
 		if (o->cgroup_fds[i] == fd)
-			return sandbox_errf(e, -EINVAL,
-					    "--cgroup-fd %d given twice", fd);
+			return bad(e, "--cgroup-fd %d given twice", fd);
 	o->cgroup_fds[o->ncgroup++] = fd;
 	return 0;
 }
@@ -197,9 +206,9 @@ set_dir(const char **dst, const char *s, const char *opt,
 	struct sandbox_err *e)
 {
 	if (*dst != NULL)
-		return sandbox_errf(e, -EINVAL, "%s given twice", opt);
+		return bad(e, "%s given twice", opt);
 	if (s[0] != '/')
-		return sandbox_errf(e, -EINVAL, "%s: '%s' is not an absolute "
+		return bad(e, "%s: '%s' is not an absolute "
 				    "path", opt, s);
 	*dst = s;
 	return 0;
@@ -240,12 +249,11 @@ parse_one(struct sandbox_opts *o, int c, char *arg, bool *have_uid,
 		break;
 	case OPT_REPORT_FD:
 		if (o->report_fd >= 0)
-			return sandbox_errf(e, -EINVAL,
-					    "--report-fd given twice");
+			return bad(e, "--report-fd given twice");
+		if (strcmp(arg, "3") == 0)
+			return bad(e, "--report-fd 3: fd 3 is PROGRAM's "
+				   "control socket");
 		rc = parse_wfd(arg, "--report-fd", &o->report_fd, e);
-		if (rc == 0 && o->report_fd == 3)
-			rc = sandbox_errf(e, -EINVAL, "--report-fd 3: fd 3 is "
-					  "PROGRAM's control socket");
 		break;
 	case OPT_WAIT:
 		o->wait = true;
@@ -257,14 +265,14 @@ parse_one(struct sandbox_opts *o, int c, char *arg, bool *have_uid,
 		o->help = true;
 		return 0;
 	default:
-		return sandbox_errf(e, -EINVAL, "unknown option");
+		return bad(e, "unknown option");
 	}
 	if (rc < 0)
 		return rc;
 	/* The report fd is ours and the cgroup fds are the child's. */
 	for (i = 0; i < o->ncgroup; i++)
 		if (o->cgroup_fds[i] == o->report_fd)
-			return sandbox_errf(e, -EINVAL, "fd %d is both "
+			return bad(e, "fd %d is both "
 					    "--report-fd and --cgroup-fd",
 					    o->report_fd);
 	return 0;
@@ -291,10 +299,10 @@ sandbox_opts_parse(int argc, char **argv, struct sandbox_opts *o,
 		const char *what = argv[optind - 1];
 
 		if (c == '?')
-			return sandbox_errf(e, -EINVAL, "unknown option '%s'",
+			return bad(e, "unknown option '%s'",
 					    what);
 		if (c == ':')
-			return sandbox_errf(e, -EINVAL, "option '%s' needs a "
+			return bad(e, "option '%s' needs a "
 					    "value", what);
 		rc = parse_one(o, c, optarg, &have_uid, e);
 		if (rc < 0)
@@ -303,12 +311,12 @@ sandbox_opts_parse(int argc, char **argv, struct sandbox_opts *o,
 	if (o->help)
 		return 0;
 	if (o->data == NULL || o->runtime == NULL || !have_uid)
-		return sandbox_errf(e, -EINVAL, "--data, --runtime and "
+		return bad(e, "--data, --runtime and "
 				    "--uid-base are required");
 	if (optind >= argc)
-		return sandbox_errf(e, -EINVAL, "no PROGRAM given after --");
+		return bad(e, "no PROGRAM given after --");
 	if (argv[optind][0] != '/')
-		return sandbox_errf(e, -EINVAL, "PROGRAM '%s' is not an "
+		return bad(e, "PROGRAM '%s' is not an "
 				    "absolute path (there is no PATH search)",
 				    argv[optind]);
 	o->argv = argv + optind;

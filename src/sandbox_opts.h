@@ -18,7 +18,7 @@ struct sandbox_opts {
 	uint64_t uid_base;    /* host uid of inside root; 65536..2^32-1002 */
 	uint64_t tmp_size;    /* bytes; 1 MiB..64 GiB; default 256 MiB */
 	uint64_t pids;	      /* RLIMIT_NPROC; 1..65536; default 256 */
-	uint64_t fsize;	      /* bytes; RLIMIT_FSIZE; UINT64_MAX = none */
+	uint64_t fsize;	      /* bytes, RLIMIT_FSIZE; UINT64_MAX: none */
 	const char *hostname; /* [A-Za-z0-9-]{1,63}; default "sandbox" */
 	char *env[SANDBOX_MAX_ENV + 1]; /* K=V, NULL-terminated, into argv */
 	size_t nenv;

@@ -14,6 +14,8 @@
 
 struct session;
 struct MHD_Daemon;
+struct cgroup_root;
+struct mcp;
 
 /* Runtime state of one configured pool. */
 struct pool {
@@ -30,6 +32,8 @@ struct sandpool {
 	char *sandbox_bin;  /* path of sandpool-sandbox */
 	char *runtime_dir;  /* holds kernel.py */
 	char *sessions_dir; /* <state>/sessions */
+	struct cgroup_root *cgroups; /* this instance's cgroup subtree */
+	int state_lock;     /* flock on <state>/lock; -1 before start */
 
 	/*
 	 * lock protects the session table, every struct session, the pools
@@ -53,6 +57,7 @@ struct sandpool {
 	bool loop_running;
 	bool stopping;       /* SIGTERM seen: refuse new work */
 	struct session *dirty;  /* sessions the loop must look at (next_dirty) */
+	bool closed_pending; /* a CLOSED session awaits its free (tick) */
 	struct job *done_head;  /* finished jobs whose callbacks are due */
 	struct job *done_tail;
 	uint64_t next_scan_ms;  /* monotonic time of the next timer scan */
@@ -62,10 +67,25 @@ struct sandpool {
 	/* the HTTP server */
 	struct MHD_Daemon *mhd;
 	bool auth_required;
+	bool startup_done;   /* /health/startup has been ready once */
 
 	/* cached answer of GET metadata (a JSON text), built once */
 	char *metadata_json;
 	pthread_mutex_t metadata_lock;
+
+	/* Operations (issue 6): the key store (auth; its own mutex), the
+	 * audit writer (NULL when audit.enabled is off), the /metrics
+	 * counters (atomics), and the startup probe's state (health.c,
+	 * under lock). */
+	struct store *store;
+	struct audit *audit;
+	struct metrics *metrics;
+	int probe_state;        /* HEALTH_PROBE_* */
+	uint64_t probe_next_ms; /* monotonic; when to (re)try the probe */
+
+	/* MCP sessions, in-flight tool calls, the progress ticker (mcp.c);
+	 * NULL until mcp_init */
+	struct mcp *mcp;
 };
 
 #endif

@@ -36,7 +36,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "audit.h"
+#include "cgroup.h"
+#include "health.h"
 #include "log.h"
+#include "metrics.h"
 #include "priv.h"
 
 #ifndef P_PIDFD
@@ -47,10 +51,12 @@
 #define SLOT_STRIDE 2048 /* host uids per session: inside 0 and 1000 */
 #define READ_CHUNK (64 * 1024)
 #define READ_BUDGET (1024 * 1024) /* bytes per wakeup, for fairness */
+#define NPROC_SLACK 16 /* RLIMIT_NPROC above the pool's pids.max */
 
 static void mark_dirty(struct sandpool *sp, struct session *s);
 static void kill_sandbox(struct sandpool *sp, struct session *s,
 			 const char *why);
+static void release_cgroup(struct sandpool *sp, struct session *s);
 
 /* ------------------------------------------------------------------ */
 /* jobs                                                                */
@@ -76,6 +82,7 @@ job_new(enum job_kind kind, const char *code, uint32_t timeout_s,
 		 r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
 		 r[10], r[11], r[12], r[13], r[14], r[15]);
 	j->submitted_ms = now_ms();
+	j->cpu_ms = j->peak_mem = j->cpu_start = -1;
 	return j;
 }
 
@@ -241,11 +248,13 @@ session_alloc(struct sandpool *sp, struct pool *pool, uint32_t slot)
 	s->state = SESSION_NEW;
 	s->report_fd = s->ctl = s->pidfd = -1;
 	buf_init(&s->report, 512);
+	procstat_init(&s->ps);
 	kframe_reader_init(&s->rd, KERNEL_MAX_OUT);
 	buf_init(&s->wbuf, KERNEL_MAX_IN + 4);
 	s->w_report = (struct watch){W_REPORT, s};
 	s->w_ctl = (struct watch){W_CTL, s};
 	s->w_pid = (struct watch){W_PID, s};
+	s->w_oom = (struct watch){W_OOM, s};
 	s->created_wall = s->last_used_wall = wall_ms();
 	s->last_used_ms = now_ms();
 	s->next_all = sp->all;
@@ -267,7 +276,15 @@ session_free(struct sandpool *sp, struct session *s)
 			break;
 		}
 	}
+	/* A session can be freed while queued for the loop's attention. */
+	for (pp = &sp->dirty; s->in_dirty && *pp; pp = &(*pp)->next_dirty) {
+		if (*pp == s) {
+			*pp = s->next_dirty;
+			break;
+		}
+	}
 	sp->nsessions--;
+	release_cgroup(sp, s);
 	for (i = 0; i < SESSION_HISTORY; i++)
 		json_decref(s->history[i].body);
 	buf_fini(&s->report);
@@ -277,6 +294,7 @@ session_free(struct sandpool *sp, struct session *s)
 	free(s->identifier);
 	free(s->dir);
 	free(s->data_dir);
+	procstat_close(&s->ps);
 	free(s);
 }
 
@@ -289,6 +307,21 @@ touch(struct session *s)
 {
 	s->last_used_wall = wall_ms();
 	s->last_used_ms = now_ms();
+}
+
+/* A warm sandbox of pool that is not ready yet, or NULL.  Linear, but
+ * only for a drained pool, where the alternative is a cold start. */
+static struct session *
+warm_starting(struct sandpool *sp, struct pool *pool)
+{
+	struct session *s;
+
+	for (s = sp->all; s; s = s->next_all)
+		if (s->pool == pool && s->identifier == NULL && !s->probe &&
+		    !s->destroy &&
+		    (s->state == SESSION_STARTING || s->state == SESSION_NEW))
+			return s;
+	return NULL;
 }
 
 int
@@ -332,6 +365,10 @@ session_get(struct sandpool *sp, const char *principal, const char *pool_name,
 		pool->warm = s->next_warm;
 		s->next_warm = NULL;
 		pool->ready--;
+	} else if ((s = warm_starting(sp, pool)) != NULL) {
+		/* A warm sandbox still coming up: ready sooner than a new
+		 * one, and already counted in live, so the cap below must
+		 * not refuse it.  The job waits for its kernel. */
 	} else {
 		if (pool->live >= pool->cfg->max_sessions) {
 			rc = sp_errf(err, 429, "PoolFull",
@@ -350,8 +387,12 @@ session_get(struct sandpool *sp, const char *principal, const char *pool_name,
 	s->principal = xstrdup(principal);
 	s->identifier = xstrdup(ident);
 	s->created_wall = wall_ms();
+	s->created_ms = now_ms();
 	touch(s);
 	table_insert(sp, s);
+	metrics_session_created(sp->metrics, (int)(pool - sp->pools));
+	audit_session_start(sp->audit, s->sid, principal, pool_name, ident,
+			    s->created_wall);
 	s->refs++;
 	mark_dirty(sp, s);
 	wake_loop(sp);
@@ -435,6 +476,86 @@ session_destroy(struct sandpool *sp, struct session *s)
 	pthread_mutex_unlock(&sp->lock);
 }
 
+void
+session_interrupt(struct sandpool *sp, struct session *s, const char *job_id)
+{
+	struct job *j, *prev = NULL;
+
+	pthread_mutex_lock(&sp->lock);
+	if (s->cur && strcmp(s->cur->id, job_id) == 0) {
+		/* Like the deadline's first step: the kernel answers with
+		 * interrupted=true and the session keeps its state. */
+		if (s->state == SESSION_BUSY && s->pidfd >= 0)
+			priv_signal(s->pidfd, SIGINT);
+		goto out;
+	}
+	for (j = s->q_head; j; prev = j, j = j->next) {
+		if (strcmp(j->id, job_id) != 0)
+			continue;
+		if (prev)
+			prev->next = j->next;
+		else
+			s->q_head = j->next;
+		if (s->q_tail == j)
+			s->q_tail = prev;
+		s->qlen--;
+		job_finish(sp, j, JOB_CANCELLED,
+			   "the execution was cancelled before it started");
+		wake_loop(sp); /* the loop runs the callback */
+		break;
+	}
+out:
+	pthread_mutex_unlock(&sp->lock);
+}
+
+int
+session_ensure_data(struct sandpool *sp, struct session *s,
+		    struct sp_err *err)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&sp->lock);
+	if (s->state == SESSION_CLOSED || s->destroy) {
+		rc = sp_errf(err, 410, "SessionGone",
+			     "the session was deleted while the request was "
+			     "being made; retry to get a new one");
+		goto out;
+	}
+	/* As session_start_sandbox does; whichever comes first makes it. */
+	if (s->dir && access(s->data_dir, F_OK) < 0) {
+		rc = priv_data_create(s->dir, s->data_dir,
+				      s->pool->cfg->files_quota,
+				      (uid_t)(s->uid0 + 1000),
+				      &s->data_mounted);
+		if (rc < 0) {
+			log_warnx("session=%s cannot create data dir: %s",
+				  s->sid, strerror(-rc));
+			rc = sp_errf(err, 503, "SandboxUnavailable",
+				     "the session's file area could not be "
+				     "created; retry later");
+		}
+	}
+out:
+	pthread_mutex_unlock(&sp->lock);
+	return rc;
+}
+
+void
+session_history_del(struct sandpool *sp, struct session *s, const char *id)
+{
+	uint32_t i;
+
+	pthread_mutex_lock(&sp->lock);
+	for (i = 0; i < SESSION_HISTORY; i++) {
+		if (s->history[i].body && strcmp(s->history[i].id, id) == 0) {
+			json_decref(s->history[i].body);
+			s->history[i].body = NULL;
+			s->history[i].id[0] = '\0';
+		}
+	}
+	pthread_mutex_unlock(&sp->lock);
+}
+
 json_t *
 session_history_get(struct sandpool *sp, struct session *s, const char *id)
 {
@@ -459,13 +580,24 @@ session_history_put(struct sandpool *sp, struct session *s, const char *id,
 	uint32_t i;
 
 	pthread_mutex_lock(&sp->lock);
-	/* Replace an entry with the same id (an async run that finished). */
+	/* Replace an entry with the same id (an async run that finished),
+	 * else fill a free slot, else evict the oldest entry. */
 	for (i = 0; i < SESSION_HISTORY; i++)
 		if (s->history[i].body && strcmp(s->history[i].id, id) == 0)
 			break;
 	if (i == SESSION_HISTORY) {
-		i = s->history_next;
-		s->history_next = (s->history_next + 1) % SESSION_HISTORY;
+		uint32_t k, pick = 0;
+
+		for (k = 0; k < SESSION_HISTORY; k++) {
+			if (s->history[k].body == NULL) {
+				pick = k;
+				break;
+			}
+			if (s->history[k].seq < s->history[pick].seq)
+				pick = k;
+		}
+		i = pick;
+		s->history[i].seq = ++s->history_seq;
 	}
 	json_decref(s->history[i].body);
 	snprintf(s->history[i].id, sizeof(s->history[i].id), "%s", id);
@@ -572,12 +704,69 @@ kernel_env(struct session *s, char **env, size_t n)
 	env[i] = NULL;
 }
 
+/*
+ * Give s its cgroups if it has none yet (a restart keeps them, so that
+ * the tmpfs pages of its files stay charged to it), put their OOM
+ * notification in the epoll set, and open the attach files the launcher
+ * hands to the sandbox child.  Returns how many fds are in fds, or -errno.
+ */
+static int
+prepare_cgroup(struct sandpool *sp, struct session *s, int *fds, size_t max)
+{
+	const struct pool_config *pc = s->pool->cfg;
+	struct cgroup_limits lim = {pc->memory, pc->pids, pc->cpu_millis};
+	uint32_t ev;
+	int rc, fd;
+
+	if (sp->cgroups == NULL)
+		return 0;
+	if (s->cg == NULL) {
+		rc = cgroup_create(sp->cgroups, s->sid, &lim, &s->cg);
+		if (rc < 0)
+			return rc;
+		fd = cgroup_oom_fd(s->cg, &ev);
+		rc = fd < 0 ? 0
+			    : epoll_add(sp, fd, ev, &s->w_oom,
+					&s->oom_in_epoll);
+		if (rc < 0)
+			log_warnx("session=%s epoll (oom): %s", s->sid,
+				  strerror(-rc));
+	}
+	s->oom_seen = false;
+	cgroup_oom_kills(s->cg, &s->oom_base);
+	return cgroup_attach_fds(s->cg, fds, max);
+}
+
+/* Remove s's cgroups; its pid 1 must be reaped (or never started). */
+static void
+release_cgroup(struct sandpool *sp, struct session *s)
+{
+	struct cgroup_stats st;
+	uint32_t ev;
+	int fd;
+
+	if (s->cg == NULL)
+		return;
+	fd = cgroup_oom_fd(s->cg, &ev);
+	if (fd >= 0)
+		epoll_del(sp, fd, &s->oom_in_epoll);
+	cgroup_stats(s->cg, &st);
+	log_debug("session=%s cgroup: peak memory %llu KiB, cpu %llu ms, "
+		  "oom kills %llu",
+		  s->sid, (unsigned long long)(st.mem_peak >> 10),
+		  (unsigned long long)(st.cpu_usec / 1000),
+		  (unsigned long long)st.oom_kills);
+	cgroup_remove(sp->cgroups, s->cg);
+	s->cg = NULL;
+}
+
 int
 session_start_sandbox(struct sandpool *sp, struct session *s)
 {
 	struct priv_spawn req;
 	char *env[16] = {NULL};
 	int sv[2] = {-1, -1}, rp[2] = {-1, -1};
+	int cgfd[PRIV_MAX_CGROUP_FDS], ncg = 0;
 	pid_t lpid;
 	size_t i;
 	int rc;
@@ -592,6 +781,15 @@ session_start_sandbox(struct sandpool *sp, struct session *s)
 			return rc;
 		}
 	}
+	/* Limits are in place before the sandbox's first instruction: the
+	 * child joins these groups before it does anything else. */
+	rc = prepare_cgroup(sp, s, cgfd, ARRAY_SIZE(cgfd));
+	if (rc < 0) {
+		log_warnx("session=%s cannot create its cgroup: %s", s->sid,
+			  strerror(-rc));
+		return rc;
+	}
+	ncg = rc;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
 	    pipe2(rp, O_CLOEXEC) < 0) {
 		rc = -errno;
@@ -605,14 +803,23 @@ session_start_sandbox(struct sandpool *sp, struct session *s)
 		.python = sp->cfg->python,
 		.uid0 = s->uid0,
 		.tmp_size = s->pool->cfg->tmp_size,
-		.pids = s->pool->cfg->pids,
+		/* RLIMIT_NPROC is a backstop above pids.max, so that the
+		 * cgroup is the limit that acts (and counts in pids.events);
+		 * it still bounds a sandbox should its cgroup be absent. */
+		.pids = s->pool->cfg->pids < 65536 - NPROC_SLACK
+				? s->pool->cfg->pids + NPROC_SLACK
+				: 65536,
 		.env = (const char *const *)env,
 		.ctl_fd = sv[1],
 		.report_fd = rp[1],
+		.cgroup_fds = cgfd,
+		.ncgroup = ncg,
 	};
 	rc = priv_sandbox_spawn(&req, &lpid);
 	for (i = 0; env[i]; i++)
 		free(env[i]);
+	while (ncg > 0)
+		close(cgfd[--ncg]);
 	if (rc < 0)
 		goto fail;
 	close(sv[1]);
@@ -637,12 +844,15 @@ session_start_sandbox(struct sandpool *sp, struct session *s)
 		log_warnx("session=%s epoll: %s", s->sid, strerror(-rc));
 	s->state = SESSION_STARTING;
 	s->pool->starting++;
+	s->spawn_ms = now_ms();
 	log_debug("session=%s starting sandbox (launcher %d)", s->sid,
 		  (int)lpid);
 	return 0;
 fail:
 	log_warnx("session=%s cannot start sandbox: %s", s->sid,
 		  strerror(-rc));
+	while (ncg > 0)
+		close(cgfd[--ncg]);
 	for (i = 0; i < 2; i++) {
 		if (sv[i] >= 0)
 			close(sv[i]);
@@ -678,6 +888,8 @@ start_failed(struct sandpool *sp, struct session *s, const char *why)
 	char msg[256];
 
 	s->start_failures++;
+	metrics_sandbox_start(sp->metrics, (int)(s->pool - sp->pools), false,
+			      0);
 	log_warnx("session=%s sandbox start failed (%d): %s", s->sid,
 		  s->start_failures, why);
 	if (s->start_failures >= SESSION_START_TRIES) {
@@ -685,6 +897,7 @@ start_failed(struct sandpool *sp, struct session *s, const char *why)
 			 why);
 		fail_jobs(sp, s, JOB_SYSTEM, msg);
 		s->destroy = true;
+		s->end_reason = "start failed";
 		table_remove(sp, s);
 	}
 }
@@ -825,6 +1038,20 @@ dispatch(struct sandpool *sp, struct session *s)
 	s->cur = j;
 	s->state = SESSION_BUSY;
 	j->started_ms = now_ms();
+	if (!s->dispatched && s->identifier) {
+		s->dispatched = true;
+		metrics_session_latency(sp->metrics,
+					(double)(j->started_ms -
+						 s->created_ms) /
+						1000.0);
+	}
+	j->cpu_start = procstat_cpu_ms(&s->ps);
+	procstat_peak_reset(&s->ps);
+	/* An OOM kill counts against this job only if it happens now. */
+	if (s->cg) {
+		s->oom_seen = false;
+		cgroup_oom_kills(s->cg, &s->oom_base);
+	}
 	s->deadline_ms = j->started_ms + (uint64_t)j->timeout_s * 1000u;
 	s->kill_ms = 0;
 	s->timed_out = false;
@@ -839,6 +1066,15 @@ kill_sandbox(struct sandpool *sp, struct session *s, const char *why)
 	(void)sp;
 	if (why && s->death[0] == '\0')
 		snprintf(s->death, sizeof(s->death), "%s", why);
+	/* The running job's CPU time, while the kernel is still there to
+	 * be read: a pid namespace torn down by SIGKILL is reaped by the
+	 * host kernel, so its time never reaches pid 1's cutime. */
+	if (s->cur && s->cur->cpu_start >= 0 && s->cur->cpu_ms < 0) {
+		int64_t cpu = procstat_cpu_ms(&s->ps);
+
+		if (cpu >= s->cur->cpu_start)
+			s->cur->cpu_ms = cpu - s->cur->cpu_start;
+	}
 	if (s->pidfd >= 0)
 		priv_signal(s->pidfd, SIGKILL);
 	if (s->state != SESSION_STARTING)
@@ -866,7 +1102,10 @@ on_ready(struct sandpool *sp, struct session *s, json_t *msg)
 	s->pool->starting--;
 	s->state = SESSION_IDLE;
 	s->start_failures = 0;
-	if (s->identifier == NULL && !s->destroy) {
+	metrics_sandbox_start(sp->metrics, (int)(s->pool - sp->pools), true,
+			      (double)(now_ms() - s->spawn_ms) / 1000.0);
+	procstat_open(&s->ps, s->pid1);
+	if (s->identifier == NULL && !s->destroy && !s->probe) {
 		s->next_warm = s->pool->warm;
 		s->pool->warm = s;
 		s->pool->ready++;
@@ -893,8 +1132,16 @@ on_result(struct sandpool *sp, struct session *s, json_t *msg)
 	    json_is_true(json_object_get(msg, "interrupted")))
 		outcome = JOB_TIMEOUT;
 	j->reply = json_incref(msg);
+	if (j->cpu_start >= 0) {
+		int64_t cpu = procstat_cpu_ms(&s->ps);
+
+		j->cpu_ms = cpu >= j->cpu_start ? cpu - j->cpu_start : -1;
+	}
+	j->peak_mem = procstat_peak_bytes(&s->ps);
 	s->cur = NULL;
 	s->deadline_ms = s->kill_ms = 0;
+	s->timed_out = false;
+	s->death[0] = '\0'; /* the timeout's kill text no longer applies */
 	s->state = SESSION_IDLE;
 	job_finish(sp, j, outcome, NULL);
 	if (json_is_integer(ex)) {
@@ -997,7 +1244,10 @@ describe_exit(const siginfo_t *si, char *out, size_t n)
 static void
 teardown(struct sandpool *sp, struct session *s)
 {
-	fail_jobs(sp, s, JOB_CANCELLED, "the session was deleted");
+	if (sp->stopping)
+		fail_jobs(sp, s, JOB_SHUTDOWN, "the server is shutting down");
+	else
+		fail_jobs(sp, s, JOB_CANCELLED, "the session was deleted");
 	if (s->ctl >= 0) {
 		epoll_del(sp, s->ctl, &s->ctl_in_epoll);
 		close(s->ctl);
@@ -1005,6 +1255,9 @@ teardown(struct sandpool *sp, struct session *s)
 	}
 	priv_data_remove(s->dir, s->data_dir, s->data_mounted);
 	s->data_mounted = false;
+	/* After the unmount: the files' pages are uncharged while the
+	 * memory group still exists, so no zombie group holds them. */
+	release_cgroup(sp, s);
 	table_remove(sp, s);
 	if (s->identifier == NULL) {
 		struct session **pp;
@@ -1020,9 +1273,44 @@ teardown(struct sandpool *sp, struct session *s)
 	sp->slots[s->slot] = 0;
 	s->pool->live--;
 	s->state = SESSION_CLOSED;
+	procstat_close(&s->ps);
+	if (s->identifier)
+		audit_session_end(sp->audit, s->sid, wall_ms(),
+				  sp->stopping	  ? "shutdown"
+				  : s->end_reason ? s->end_reason
+						  : "deleted");
 	log_debug("session=%s closed", s->sid);
-	if (s->refs == 0)
-		session_free(sp, s);
+	/* Freed by session_tick() once the current epoll batch is done: a
+	 * later event of the batch may still name this session. */
+	sp->closed_pending = true;
+}
+
+/* Did the OOM killer strike in s's cgroup since its job started? */
+static bool
+oom_killed(struct session *s)
+{
+	uint64_t n = 0;
+
+	if (s->cg == NULL)
+		return false;
+	/* The v1 eventfd fires before the victim is killed, and oom_kill
+	 * counts before SIGKILL is sent: both are final by the reap. */
+	if (cgroup_oom_drain(s->cg))
+		s->oom_seen = true;
+	return s->oom_seen ||
+	       (cgroup_oom_kills(s->cg, &n) == 0 && n > s->oom_base);
+}
+
+void
+session_on_oom(struct sandpool *sp, struct session *s)
+{
+	(void)sp;
+	if (s->cg == NULL || !cgroup_oom_drain(s->cg))
+		return;
+	s->oom_seen = true;
+	log_info("session=%s reached its memory limit of %llu MiB; the OOM "
+		 "killer ran",
+		 s->sid, (unsigned long long)(s->pool->cfg->memory >> 20));
 }
 
 void
@@ -1031,12 +1319,19 @@ session_on_exit(struct sandpool *sp, struct session *s)
 	siginfo_t si;
 	char why[160];
 	bool was_starting = s->state == SESSION_STARTING;
+	/* Sample pid 1 before it is reaped: the dead kernel's CPU time is
+	 * in its cutime now. */
+	int64_t cpu = s->cur ? procstat_cpu_ms(&s->ps) : -1;
 
 	memset(&si, 0, sizeof(si));
 	if (waitid((idtype_t)P_PIDFD, (id_t)s->pidfd, &si,
 		   WEXITED | WNOHANG) < 0 ||
 	    si.si_pid == 0)
 		return; /* not yet */
+	procstat_close(&s->ps);
+	if (s->cur && s->cur->cpu_start >= 0 && s->cur->cpu_ms < 0 &&
+	    cpu >= s->cur->cpu_start)
+		s->cur->cpu_ms = cpu - s->cur->cpu_start;
 	epoll_del(sp, s->pidfd, &s->pid_in_epoll);
 	close(s->pidfd);
 	s->pidfd = -1;
@@ -1048,6 +1343,27 @@ session_on_exit(struct sandpool *sp, struct session *s)
 		s->epollout = false;
 	}
 	describe_exit(&si, why, sizeof(why));
+	if (oom_killed(s)) {
+		/* The wait status says SIGKILL either way; the cgroup knows
+		 * it was the memory limit (notes §5). */
+		snprintf(why, sizeof(why),
+			 "the kernel was killed for exceeding the memory limit "
+			 "of %llu MiB",
+			 (unsigned long long)(s->pool->cfg->memory >> 20));
+		if (s->cur && !s->destroy) {
+			job_finish(sp, s->cur, JOB_OOM, why);
+			s->cur = NULL;
+		}
+	}
+	if (s->cur && s->destroy) {
+		/* Killed because the session is going away: not a kernel
+		 * death, and its files go too. */
+		job_finish(sp, s->cur, sp->stopping ? JOB_SHUTDOWN : JOB_DELETED,
+			   sp->stopping ? "the server is shutting down"
+					: "the session was deleted while the "
+					  "code ran");
+		s->cur = NULL;
+	}
 	if (s->cur) {
 		struct job *j = s->cur;
 		enum job_outcome o = JOB_KERNEL_DIED;
@@ -1074,6 +1390,8 @@ session_on_exit(struct sandpool *sp, struct session *s)
 	} else {
 		log_info("session=%s sandbox ended: %s", s->sid,
 			 s->death[0] ? s->death : why);
+		if (!s->destroy)
+			metrics_kernel_restart(sp->metrics);
 		s->state = SESSION_NEW;
 	}
 	s->death[0] = '\0';
@@ -1121,7 +1439,7 @@ refill(struct sandpool *sp)
 
 		for (s = sp->all; s; s = s->next_all)
 			if (s->pool == p && s->identifier == NULL &&
-			    s->state == SESSION_STARTING)
+			    !s->probe && s->state == SESSION_STARTING)
 				warm_starting++;
 		while (p->ready + warm_starting < p->cfg->ready &&
 		       p->live < p->cfg->max_sessions &&
@@ -1141,6 +1459,33 @@ refill(struct sandpool *sp)
 }
 
 int
+session_probe(struct sandpool *sp, struct job *job, struct session **out)
+{
+	struct pool *p = &sp->pools[0];
+	struct session *s;
+	uint32_t slot;
+
+	*out = NULL;
+	if (sp->stopping)
+		return -ESHUTDOWN;
+	if (sp->npools < 1 || p->live >= p->cfg->max_sessions ||
+	    slot_alloc(sp, &slot) < 0)
+		return -ENOSPC;
+	/* Its own sandbox, never handed to a client: the probe's "1+1"
+	 * must not leave `_` behind in someone's session. */
+	s = session_alloc(sp, p, slot);
+	s->probe = true;
+	job->next = NULL;
+	job->mem_limit = p->cfg->memory;
+	s->q_head = s->q_tail = job;
+	s->qlen = 1;
+	s->refs++;
+	mark_dirty(sp, s);
+	*out = s;
+	return 0;
+}
+
+int
 session_tick(struct sandpool *sp)
 {
 	uint64_t now = now_ms(), next = UINT64_MAX;
@@ -1152,7 +1497,15 @@ session_tick(struct sandpool *sp)
 		s->next_dirty = NULL;
 		attend(sp, s);
 	}
+	/* The epoll batch is over: free what teardown() closed. */
+	for (s = sp->all; sp->closed_pending && s; s = nx) {
+		nx = s->next_all;
+		if (s->state == SESSION_CLOSED && s->refs == 0)
+			session_free(sp, s);
+	}
+	sp->closed_pending = false;
 	refill(sp);
+	health_tick(sp);
 	if (now < sp->next_scan_ms)
 		return (int)(sp->next_scan_ms - now);
 	for (s = sp->all; s; s = nx) {
@@ -1189,6 +1542,7 @@ session_tick(struct sandpool *sp)
 					 "idle",
 					 s->sid, s->pool->cfg->cooldown);
 				s->destroy = true;
+				s->end_reason = "cooldown";
 				table_remove(sp, s);
 				mark_dirty(sp, s);
 			} else if (exp < next) {
@@ -1222,6 +1576,11 @@ sessions_init(struct sandpool *sp)
 	for (i = 0; i < sp->npools; i++) {
 		memset(&sp->pools[i], 0, sizeof(sp->pools[i]));
 		sp->pools[i].cfg = &sp->cfg->pools[i];
+		if (sp->pools[i].cfg->cooldown < 300)
+			log_warnx("pool %s: cooldown %u s is below ACA's "
+				  "minimum of 300 s; meant for tests",
+				  sp->pools[i].cfg->name,
+				  sp->pools[i].cfg->cooldown);
 	}
 	return 0;
 }

@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include "kernel.h"
+#include "procstat.h"
 #include "sandpool.h"
 #include "util.h"
 
@@ -35,7 +36,9 @@ enum job_outcome {
 	JOB_TIMEOUT_KILLED, /* no answer after the grace period: restarted */
 	JOB_KERNEL_DIED, /* the kernel exited or was killed */
 	JOB_OOM,         /* killed by the memory limit */
-	JOB_CANCELLED,   /* session deleted or server stopping */
+	JOB_CANCELLED,   /* the session was deleted before the job ran */
+	JOB_DELETED,     /* the session was deleted while the job ran */
+	JOB_SHUTDOWN,    /* the server is stopping */
 	JOB_SYSTEM,      /* our fault: the sandbox could not start */
 };
 
@@ -57,6 +60,9 @@ struct job {
 	char detail[256];     /* human text for non-OK outcomes */
 	uint64_t submitted_ms, started_ms, finished_ms; /* monotonic */
 	uint64_t mem_limit;   /* bytes, for the OutOfMemory message */
+	int64_t cpu_ms;       /* CPU time of the run; -1 = unknown (audit) */
+	int64_t peak_mem;     /* bytes, the kernel's peak RSS; -1 = unknown */
+	int64_t cpu_start;    /* internal: CPU sample at dispatch */
 	struct job *next;
 };
 
@@ -71,7 +77,7 @@ enum session_state {
 
 /* What an epoll registration refers to. */
 struct watch {
-	enum { W_WAKE, W_REPORT, W_CTL, W_PID } kind;
+	enum { W_WAKE, W_REPORT, W_CTL, W_PID, W_OOM } kind;
 	struct session *s;
 };
 
@@ -105,6 +111,15 @@ struct session {
 	bool ctl_in_epoll, pid_in_epoll, report_in_epoll;
 	bool epollout;        /* ctl registered for EPOLLOUT too */
 
+	/* the session's cgroups (cgroup.c): created before its first
+	 * sandbox starts, kept across restarts (its files' tmpfs pages stay
+	 * charged to it), removed after the last pid 1 is reaped */
+	struct cgroup *cg;
+	struct watch w_oom;   /* cg's OOM notification fd */
+	bool oom_in_epoll;
+	bool oom_seen;        /* an OOM kill since the current job started */
+	uint64_t oom_base;    /* cg's oom_kill counter when it started */
+
 	/* executions */
 	struct job *cur;      /* running job or NULL */
 	struct job *q_head, *q_tail;
@@ -118,13 +133,22 @@ struct session {
 	struct {
 		char id[40];
 		json_t *body;
+		uint64_t seq; /* insertion order; the lowest is evicted */
 	} history[SESSION_HISTORY];
-	uint32_t history_next;
+	uint64_t history_seq;
 
 	/* times */
 	uint64_t created_wall;  /* ms since epoch */
 	uint64_t last_used_wall;
 	uint64_t last_used_ms;  /* monotonic, for cooldown */
+
+	/* operations (audit, metrics, the startup probe) */
+	struct procstat ps;   /* /proc samples of the sandbox (loop thread) */
+	bool probe;           /* the startup probe's own sandbox: never warm */
+	bool dispatched;      /* a job reached the kernel since creation */
+	uint64_t created_ms;  /* monotonic; when the identifier arrived */
+	uint64_t spawn_ms;    /* monotonic; when the launcher was spawned */
+	const char *end_reason; /* static text for the sessions table */
 
 	int refs;             /* holders besides the table */
 	bool in_dirty;
@@ -157,11 +181,34 @@ int session_submit(struct sandpool *sp, struct session *s, struct job *job,
  * with JOB_CANCELLED. */
 void session_destroy(struct sandpool *sp, struct session *s);
 
+/*
+ * Cancel execution job_id of s (MCP notifications/cancelled).  The running
+ * job gets SIGINT, as at a deadline: the code sees KeyboardInterrupt, the
+ * kernel answers with interrupted=true and the session keeps its state.  A
+ * job still queued is removed and finishes as JOB_CANCELLED.  Unknown or
+ * finished ids are ignored.  Takes sp->lock; any thread.
+ */
+void session_interrupt(struct sandpool *sp, struct session *s,
+		       const char *job_id);
+
+/*
+ * Make sure s's data directory (and its quota tmpfs) exists, as the
+ * sandbox start would make it, so that a file operation on a session
+ * whose sandbox has not started yet has somewhere to go.  Takes sp->lock.
+ * Returns 0, or a negative errno with 410 SessionGone (deleted) or 503 in
+ * err.
+ */
+int session_ensure_data(struct sandpool *sp, struct session *s,
+			struct sp_err *err);
+
 /* Copy the stored Gen2 body of execution id (new reference) or NULL. */
 json_t *session_history_get(struct sandpool *sp, struct session *s,
 			    const char *id);
 void session_history_put(struct sandpool *sp, struct session *s,
 			 const char *id, json_t *body);
+/* Forget execution id (an async run that was refused). */
+void session_history_del(struct sandpool *sp, struct session *s,
+			 const char *id);
 
 /* Describe a session for GET session / listSessions (new object). */
 json_t *session_describe(struct sandpool *sp, struct session *s);
@@ -172,6 +219,15 @@ json_t *session_list(struct sandpool *sp, const char *principal, bool admin,
 
 struct job *job_new(enum job_kind kind, const char *code, uint32_t timeout_s,
 		    uint64_t output_max);
+
+/*
+ * The startup probe (health.c): with sp->lock held, take a new session in
+ * the first pool that is never offered as a warm sandbox, queue job on it
+ * and start its sandbox.  On success *out holds a reference (drop it with
+ * session_unref, after session_destroy) and job->done will be called.
+ * Returns 0, or -ENOSPC (no slot) / -ESHUTDOWN (stopping), keeping job.
+ */
+int session_probe(struct sandpool *sp, struct job *job, struct session **out);
 void job_free(struct job *job);
 
 /* ---- called by the loop thread (loop.c), with sp->lock held ---- */
@@ -180,6 +236,8 @@ int session_start_sandbox(struct sandpool *sp, struct session *s);
 void session_on_report(struct sandpool *sp, struct session *s);
 void session_on_ctl(struct sandpool *sp, struct session *s, uint32_t events);
 void session_on_exit(struct sandpool *sp, struct session *s);
+/* The session's cgroup reported an OOM kill. */
+void session_on_oom(struct sandpool *sp, struct session *s);
 /* Deadlines, cooldown, warm-pool refill; returns ms until the next timer
  * (or -1 for none). */
 int session_tick(struct sandpool *sp);

@@ -12,6 +12,7 @@ import http.client
 import json
 import os
 import pathlib
+import random
 import re
 import shutil
 import signal
@@ -43,7 +44,11 @@ class Server:
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="sp-test-"))
         self.state = self.dir / "state"
         self.conf = self.dir / "sandpool.conf"
-        self.conf.write_text(BASE_CONFIG + config)
+        # A uid range of its own, so that servers of concurrent test runs
+        # never share host uids (RLIMIT_NPROC counts per host uid).
+        uid_base = 1000000000 + random.randrange(0, 20) * 134217728
+        self.conf.write_text(BASE_CONFIG + "sandbox.uid_base = %d\n"
+                             % uid_base + config)
         self.log_path = self.dir / "server.log"
         self.keys = list(keys)
         cmd = [str(SANDPOOL), "serve", "--config", str(self.conf),

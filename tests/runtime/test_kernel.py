@@ -8,13 +8,53 @@ import base64
 import os
 import signal
 import struct
+import threading
 import time
 
 import pytest
 
-from conftest import DEFAULT_PRELOAD, MAX_OUT, KernelEOF
+from kernel_harness import DEFAULT_PRELOAD, MAX_OUT, Kernel, KernelEOF
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+# Fixtures live here rather than in a conftest.py: tests/integration does
+# `from conftest import Server`, and a second conftest.py in the same pytest
+# run would shadow that module.
+
+@pytest.fixture(scope="session")
+def mplconfig(tmp_path_factory):
+    return tmp_path_factory.mktemp("mpl")
+
+
+@pytest.fixture
+def start_kernel(tmp_path, mplconfig):
+    started = []
+
+    def start(preload="", **kw):
+        d = tmp_path / ("k%d" % len(started))
+        d.mkdir()
+        k = Kernel(d, mplconfig, preload=preload, **kw)
+        started.append(k)
+        return k
+
+    yield start
+    for k in started:
+        k.close()
+
+
+@pytest.fixture
+def kernel(start_kernel):
+    """A kernel without preloads: fast to start, one per test."""
+    return start_kernel()
+
+
+@pytest.fixture(scope="module")
+def full_kernel(tmp_path_factory, mplconfig):
+    """One kernel with the default preloads, shared by a module's tests."""
+    k = Kernel(tmp_path_factory.mktemp("full"), mplconfig, preload=DEFAULT_PRELOAD)
+    yield k
+    k.close()
 
 
 def images(r):
@@ -324,6 +364,29 @@ def test_sigint_between_cells_is_ignored(kernel):
     assert kernel.value("5") == {"kind": "int", "text": "5"}
 
 
+def test_sigint_storm_never_kills_the_kernel(kernel):
+    stop = threading.Event()
+
+    def storm():
+        while not stop.is_set():
+            kernel.interrupt()
+            time.sleep(0.0001)
+
+    th = threading.Thread(target=storm)
+    th.start()
+    try:
+        seen = set()
+        for i in range(300):
+            r = kernel.execute("x = %d\nfor _ in range(%d): pass\nx" % (i, i * 100))
+            assert r["interrupted"] or r["result"] == {"kind": "int", "text": str(i)}
+            seen.add(r["interrupted"])
+    finally:
+        stop.set()
+        th.join()
+    assert kernel.request("ping")["op"] == "pong"
+    assert True in seen
+
+
 def test_sys_exit(kernel):
     r = kernel.execute("import sys\nprint('bye')\nsys.exit(3)")
     assert r["exit"] == 3 and r["stdout"] == "bye\n"
@@ -423,9 +486,9 @@ def test_closing_all_fds(start_kernel):
     k = start_kernel(nofile=(1024, hard))
     r = k.execute("import os\nos.closerange(0, 1024)")
     assert r["error"] is None
-    r = k.execute("import os, resource\nprint('alive')\nos.system('echo child')\n"
+    r = k.execute("import os, resource\nprint('alive')\nos.system('echo child; cat')\n"
                   "resource.getrlimit(resource.RLIMIT_NOFILE)[0]")
-    assert r["stdout"] == "alive\nchild\n"
+    assert r["stdout"] == "alive\nchild\n" and r["stderr"] == ""   # cat got a stdin
     assert r["result"] == {"kind": "int", "text": "1024"}
 
 

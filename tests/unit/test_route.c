@@ -165,7 +165,7 @@ TEST(errors_say_what_is_accepted)
 
 	CHECK(route_match("POST", "/pools/a.b/code/execute", &r, &err) < 0);
 	CHECK_INT(err.http, ==, 400);
-	CHECK_STR(err.code, "InvalidRequest");
+	CHECK_STR(err.code, "InvalidPool");
 	CHECK(strstr(err.msg, "1-63") != NULL);
 	CHECK(strstr(err.msg, "A-Z") != NULL);
 	CHECK(strstr(err.msg, "pools/") != NULL);

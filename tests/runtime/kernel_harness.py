@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
 """Harness for runtime/kernel.py: runs it outside any sandbox, with a
-socketpair on fd 3 and /dev/null on 0/1/2, exactly as the init does."""
+socketpair on fd 3 and /dev/null on 0/1/2, as the init does.  A module of
+its own, not a conftest.py: tests/integration imports tests/conftest.py as
+`conftest`, and a second conftest.py in the same run would shadow it."""
 
 import json
 import os
@@ -12,8 +14,6 @@ import struct
 import subprocess
 import time
 import uuid
-
-import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KERNEL = os.path.join(ROOT, "runtime", "kernel.py")
@@ -158,38 +158,3 @@ def check_result(r):
         assert set(r["error"]) == {"code", "name", "message", "stack"}
     for o in r["outputs"]:
         assert o["type"] in ("image", "html")
-
-
-@pytest.fixture(scope="session")
-def mplconfig(tmp_path_factory):
-    return tmp_path_factory.mktemp("mpl")
-
-
-@pytest.fixture
-def start_kernel(tmp_path, mplconfig):
-    started = []
-
-    def start(preload="", **kw):
-        d = tmp_path / ("k%d" % len(started))
-        d.mkdir()
-        k = Kernel(d, mplconfig, preload=preload, **kw)
-        started.append(k)
-        return k
-
-    yield start
-    for k in started:
-        k.close()
-
-
-@pytest.fixture
-def kernel(start_kernel):
-    """A kernel without preloads: fast to start, one per test."""
-    return start_kernel()
-
-
-@pytest.fixture(scope="module")
-def full_kernel(tmp_path_factory, mplconfig):
-    """One kernel with the default preloads, shared by a module's tests."""
-    k = Kernel(tmp_path_factory.mktemp("full"), mplconfig, preload=DEFAULT_PRELOAD)
-    yield k
-    k.close()
