@@ -4,8 +4,13 @@
 
   warm     new identifier -> first `1+1` result, warm pool (ready = 4)
   drained  the same with ready = 0: every identifier starts its sandbox
-           peers: a cold `python3 -c` importing the preloaded modules,
-                  and bubblewrap running that same command
+           peers: a cold `python3 -c` doing the kernel's startup work
+                  (the preloaded modules as the kernel imports them:
+                  numpy, pandas, matplotlib.pyplot on Agg, and
+                  IPython.lib.pretty, one tiny figure, an empty
+                  MPLCONFIGDIR as in the sandbox's fresh /tmp), and
+                  bubblewrap running that same command; samples are
+                  interleaved so host load hits all three alike
   pss      memory per idle warm session: the PSS of every process in its
            cgroup (the init and the kernel), from /proc/PID/smaps_rollup
            peers: that python3 idle after its imports, and under bwrap
@@ -34,12 +39,19 @@ import uuid
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PYTHON = "/usr/bin/python3"
 MODULES = "numpy,pandas,matplotlib"   # sandpool's default preload
-PEER_CODE = "import %s; print(1+1)" % MODULES.replace(",", ", ")
-PEER_IDLE = "import %s, sys; print(1+1, flush=True); sys.stdin.read()" \
-    % MODULES.replace(",", ", ")
+# What runtime/kernel.py does before it says "ready" with that preload.
+PEER_WORK = ("import io, numpy, pandas, matplotlib\n"
+             "matplotlib.use('Agg')\n"
+             "import matplotlib.pyplot as plt\n"
+             "from IPython.lib.pretty import pretty\n"
+             "f = plt.figure(figsize=(1, 1)); f.gca().set_title('0')\n"
+             "f.savefig(io.BytesIO(), format='png'); plt.close(f)\n")
+PEER_CODE = PEER_WORK + "print(1+1)"
+PEER_IDLE = PEER_WORK + "import sys; print(1+1, flush=True); sys.stdin.read()"
 PEER_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8",
-            "MPLBACKEND": "Agg", "OPENBLAS_NUM_THREADS": "1",
-            "OMP_NUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1"}
+            "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/.mpl",
+            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+            "NUMEXPR_NUM_THREADS": "1"}
 V2 = "2025-10-02-preview"
 
 
@@ -183,10 +195,20 @@ def bwrap_argv(cmd):
     return a + ["--chdir", "/tmp", "--"] + cmd
 
 
+def peer_env():
+    """The peers' environment, with an empty MPLCONFIGDIR of their own
+    (bwrap's /tmp is a fresh tmpfs anyway): the sandbox's /tmp is new."""
+    e = dict(PEER_ENV)
+    e["MPLCONFIGDIR"] = tempfile.mkdtemp(prefix="sp-poolbench-mpl-")
+    return e
+
+
 def time_cmd(argv):
+    env = peer_env()
     t0 = time.perf_counter()
-    p = subprocess.run(argv, env=PEER_ENV, capture_output=True, text=True,
-                       timeout=120)
+    p = subprocess.run(argv, env=env, capture_output=True, text=True,
+                       timeout=300)
+    shutil.rmtree(env["MPLCONFIGDIR"], ignore_errors=True)
     dt = time.perf_counter() - t0
     if p.returncode != 0 or p.stdout.strip() != "2":
         raise SystemExit("peer failed: %s\n%s" % (argv[:3], p.stderr[-2000:]))
@@ -195,13 +217,15 @@ def time_cmd(argv):
 
 def idle_pss(argv):
     """Start argv (which imports and waits on stdin); PSS of its tree."""
-    p = subprocess.Popen(argv, env=PEER_ENV, stdin=subprocess.PIPE,
+    env = peer_env()
+    p = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert p.stdout.readline().strip() == b"2"
     time.sleep(0.2)
     kib = sum(pss_kib(x) for x in tree(p.pid))
     p.stdin.close()
     p.wait(30)
+    shutil.rmtree(env["MPLCONFIGDIR"], ignore_errors=True)
     return kib
 
 
@@ -224,7 +248,7 @@ def main():
     py = [PYTHON, "-c", PEER_CODE]
     res = {}
 
-    # ---- fill 16, then PSS of idle warm sessions ----
+    # ---- fill 16, then PSS of idle warm sessions; their peers ----
     s = Server(build, ready=16)
     try:
         t = s.wait_ready(16) - s.t0
@@ -241,6 +265,11 @@ def main():
         res["pss_n"] = len(pss)
     finally:
         s.stop()
+    fill_py = fill_peer(py)
+    fill_bw = fill_peer(bwrap_argv(py)) if have_bwrap else None
+    pss_py = idle_pss([PYTHON, "-c", PEER_IDLE]) / 1024.0
+    pss_bw = (idle_pss(bwrap_argv([PYTHON, "-c", PEER_IDLE])) / 1024.0
+              if have_bwrap else None)
 
     # ---- warm: new identifier -> first result ----
     s = Server(build, ready=4)
@@ -254,33 +283,27 @@ def main():
     finally:
         s.stop()
 
-    # ---- drained ----
+    # ---- drained, interleaved with the peers ----
     s = Server(build, ready=0)
+    cold, peer_py, peer_bw = [], [], []
     try:
-        cold = []
         for _ in range(args.n_cold):
             i, dt = s.first_result()
             cold.append(dt)
             s.delete(i)
+            peer_py.append(time_cmd(py))
+            if have_bwrap:
+                peer_bw.append(time_cmd(bwrap_argv(py)))
     finally:
         s.stop()
-
-    # ---- peers ----
-    peer_py = [time_cmd(py) for _ in range(args.n_cold)]
-    peer_bw = ([time_cmd(bwrap_argv(py)) for _ in range(args.n_cold)]
-               if have_bwrap else [])
-    pss_py = idle_pss([PYTHON, "-c", PEER_IDLE]) / 1024.0
-    pss_bw = (idle_pss(bwrap_argv([PYTHON, "-c", PEER_IDLE])) / 1024.0
-              if have_bwrap else None)
-    fill_py = fill_peer(py)
-    fill_bw = fill_peer(bwrap_argv(py)) if have_bwrap else None
 
     def ms(xs):
         return "p50 %8.2f ms  p99 %8.2f ms  (n=%d)" % (
             pct(xs, 50) * 1000, pct(xs, 99) * 1000, len(xs))
 
-    print("preloaded modules: %s; 2 starts at a time; host %d CPUs, "
-          "load %.1f" % (MODULES, os.cpu_count(), os.getloadavg()[0]))
+    print("preload %s (the default); 2 starts at a time; host %d CPUs, "
+          "load average %.1f at the end" % (MODULES, os.cpu_count(),
+                                            os.getloadavg()[0]))
     print()
     print("new identifier -> first 1+1 result")
     print("  sandpool, warm pool     " + ms(warm))

@@ -53,14 +53,14 @@
 #include "log.h"
 #include "util.h"
 
-#define PROC_CAP (256 * 1024)       /* /proc/self/cgroup, cgroup.procs */
+#define PROC_CAP (256 * 1024) /* /proc/self/cgroup, cgroup.procs */
 #define MOUNTINFO_CAP (4 * 1024 * 1024)
-#define SMALL_CAP 4096              /* a counter or limit file */
-#define CPU_PERIOD_US 100000        /* the cfs period; quota is a share */
-#define RMDIR_TRIES 3               /* immediate tries before deferring */
-#define GRAVE_MS 10000              /* how long a busy group is retried */
-#define STALE_WAIT_MS 3000          /* for killed stale tasks to exit */
-#define MAX_MOUNTS 16               /* cgroup mounts remembered */
+#define SMALL_CAP 4096       /* a counter or limit file */
+#define CPU_PERIOD_US 100000 /* the cfs period; quota is a share */
+#define RMDIR_TRIES 3        /* immediate tries before deferring */
+#define GRAVE_MS 10000       /* how long a busy group is retried */
+#define STALE_WAIT_MS 3000   /* for killed stale tasks to exit */
+#define MAX_MOUNTS 16        /* cgroup mounts remembered */
 
 enum ctl { C_MEMORY, C_PIDS, C_CPU, C_CPUACCT, C_NCTL };
 static const char *const ctl_names[C_NCTL] = {"memory", "pids", "cpu",
@@ -69,14 +69,14 @@ static const char *const ctl_names[C_NCTL] = {"memory", "pids", "cpu",
 
 struct cgroup_root {
 	enum cgroup_mode mode;
-	char tag[32];                    /* "sandpool-" + 12 hex digits */
+	char tag[32]; /* "sandpool-" + 12 hex digits */
 	int nbase;
-	char *base[CGROUP_MAX_DIRS];     /* the instance subtree, per hierarchy */
+	char *base[CGROUP_MAX_DIRS]; /* the instance subtree, per hierarchy */
 	unsigned int serves[CGROUP_MAX_DIRS]; /* BIT(ctl)s each base carries */
-	char *mnt[MAX_MOUNTS];           /* every cgroup mount point */
+	char *mnt[MAX_MOUNTS];                /* every cgroup mount point */
 	int nmnt;
-	char *record;                    /* <state>/cgroups */
-	struct cgroup *grave;            /* removed groups still busy */
+	char *record;         /* <state>/cgroups */
+	struct cgroup *grave; /* removed groups still busy */
 };
 
 struct cgroup {
@@ -163,10 +163,11 @@ unescape_field(const char *s, size_t n, char *out, size_t outlen)
 	for (i = 0; i < n; i++) {
 		char c = s[i];
 
-		if (c == '\\' && i + 3 < n && s[i + 1] >= '0' && s[i + 1] <= '3' && s[i + 2] >= '0' &&
-		    s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
-			c = (char)((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 +
-				   (s[i + 3] - '0'));
+		if (c == '\\' && i + 3 < n && s[i + 1] >= '0' &&
+		    s[i + 1] <= '3' && s[i + 2] >= '0' && s[i + 2] <= '7' &&
+		    s[i + 3] >= '0' && s[i + 3] <= '7') {
+			c = (char)((s[i + 1] - '0') * 64 +
+				   (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
 			i += 3;
 		}
 		if (o + 1 >= outlen)
@@ -184,8 +185,8 @@ unescape_field(const char *s, size_t n, char *out, size_t outlen)
  * The first match wins.  Returns 0, -ENOENT or -ENAMETOOLONG.
  */
 int
-cgroup_find_mount(const char *text, const char *ctl, char *mnt,
-		  size_t mntlen, char *root, size_t rootlen)
+cgroup_find_mount(const char *text, const char *ctl, char *mnt, size_t mntlen,
+		  char *root, size_t rootlen)
 {
 	const char *line = text;
 
@@ -233,9 +234,9 @@ cgroup_find_mount(const char *text, const char *ctl, char *mnt,
 								mnt, mntlen);
 
 					if (rc == 0)
-						rc = unescape_field(
-							f[3], fl[3], root,
-							rootlen);
+						rc = unescape_field(f[3], fl[3],
+								    root,
+								    rootlen);
 					return rc;
 				}
 			}
@@ -328,8 +329,7 @@ read_u64_at(const char *dir, const char *file, uint64_t *v)
 }
 
 static int
-read_counter_at(const char *dir, const char *file, const char *key,
-		uint64_t *v)
+read_counter_at(const char *dir, const char *file, const char *key, uint64_t *v)
 {
 	char *s = NULL;
 	int rc = read_at(dir, file, &s);
@@ -388,7 +388,8 @@ list_procs(const char *dir, size_t *n)
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 	if (read_file_capped(path, PROC_CAP, &text, NULL) < 0)
 		return NULL;
-	for (p = strtok_r(text, "\n", &save); p; p = strtok_r(NULL, "\n", &save)) {
+	for (p = strtok_r(text, "\n", &save); p;
+	     p = strtok_r(NULL, "\n", &save)) {
 		uint64_t pid;
 
 		if (parse_u64(p, &pid) < 0 || pid == 0 || pid > INT_MAX)
@@ -518,7 +519,8 @@ clean_recorded(const struct cgroup_root *r)
 
 	if (read_file_capped(r->record, PROC_CAP, &text, NULL) < 0)
 		return;
-	for (p = strtok_r(text, "\n", &save); p; p = strtok_r(NULL, "\n", &save)) {
+	for (p = strtok_r(text, "\n", &save); p;
+	     p = strtok_r(NULL, "\n", &save)) {
 		if (!record_line_ok(r, p))
 			continue;
 		log_info("removing cgroups a previous run left in %s", p);
@@ -536,9 +538,8 @@ write_record(const struct cgroup_root *r)
 	buf_init(&b, 64 * 1024);
 	for (i = 0; i < r->nbase; i++)
 		buf_printf(&b, "%s\n", r->base[i]);
-	fd = open(r->record, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-				     O_CLOEXEC,
-		  0600);
+	fd = open(r->record,
+		  O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	rc = fd < 0 ? -errno : write_all(fd, b.data, b.len);
 	if (fd >= 0)
 		close(fd);
@@ -947,8 +948,8 @@ watch_oom(struct cgroup *cg)
 			return -errno;
 		/* Reading arms the change notification. */
 		rc = pread_text(cg->oom_fd, buf, sizeof(buf));
-		if (rc == 0 && cgroup_counter(buf, "oom_kill",
-					      &cg->v2_kills) < 0)
+		if (rc == 0 &&
+		    cgroup_counter(buf, "oom_kill", &cg->v2_kills) < 0)
 			cg->v2_kills = 0;
 		return rc;
 	}
@@ -996,8 +997,7 @@ cgroup_create(struct cgroup_root *r, const char *name,
 	if (rc == 0)
 		rc = watch_oom(cg);
 	if (rc < 0) {
-		log_warnx("cgroup %s/%s: %s", r->base[0], name,
-			  strerror(-rc));
+		log_warnx("cgroup %s/%s: %s", r->base[0], name, strerror(-rc));
 		if (cg->oom_fd >= 0)
 			close(cg->oom_fd);
 		if (cg->oomctl_fd >= 0)

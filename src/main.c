@@ -17,14 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "audit.h"
 #include "auth.h"
-#include "cgroup.h"
 #include "cli.h"
 #include "config.h"
 #include "http.h"

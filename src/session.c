@@ -51,7 +51,7 @@
 #define SLOT_STRIDE 2048 /* host uids per session: inside 0 and 1000 */
 #define READ_CHUNK (64 * 1024)
 #define READ_BUDGET (1024 * 1024) /* bytes per wakeup, for fairness */
-#define NPROC_SLACK 16 /* RLIMIT_NPROC above the pool's pids.max */
+#define NPROC_SLACK 16            /* RLIMIT_NPROC above the pool's pids.max */
 
 static void mark_dirty(struct sandpool *sp, struct session *s);
 static void kill_sandbox(struct sandpool *sp, struct session *s,

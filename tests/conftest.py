@@ -65,11 +65,20 @@ class Server:
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
                                      stderr=self.log, env=e)
-        self.port = self._wait_port()
         self.host = "127.0.0.1"
         self._conn = None
-        if wait_ready:
-            self.wait_ready()
+        try:
+            self.port = self._wait_port()
+            if wait_ready:
+                self.wait_ready()
+        except BaseException:
+            # Do not leak the process or the temp dir of a failed start.
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            self.log.close()
+            self.cleanup()
+            raise
 
     def _wait_port(self, timeout=30):
         deadline = time.time() + timeout

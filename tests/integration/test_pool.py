@@ -196,6 +196,7 @@ NAMED = """\
 ready = 1
 memory = 512M
 pids = 128
+preload = json,numpy
 [pool.tiny]
 ready = 0
 memory = 64M
@@ -222,6 +223,10 @@ def test_named_pools_have_their_own_limits(make_server):
     assert group_file(b, "memory", sid, "memory.limit_in_bytes") == \
         str(512 << 20)
     assert group_file(b, "pids", sid, "pids.max") == "128"
+    # ... and their own preloads (the default pool here has none).
+    probe = "import sys\n'numpy' in sys.modules"
+    assert run_ok(s, g, probe, "/pools/big") == "True"
+    assert run_ok(s, d, probe) == "False"
     st, _, body = s.json("GET", "/session?identifier=%s&api-version="
                          "2025-10-02-preview" % g)
     assert st == 404  # the same identifier in another pool is another one
@@ -271,6 +276,45 @@ def test_sigterm_drains_then_removes_everything(make_server):
     assert not any(alive(p) for p in pids)
     assert os.listdir(s.state / "sessions") == []
     assert not (s.state / "cgroups").exists()
+
+
+def test_sigterm_drain_is_bounded(make_server):
+    # An execution that would run for a minute does not hold shutdown up
+    # for more than the drain bound (10 s): it is cut off, the sandbox
+    # killed, and the server still exits 0 with everything removed.
+    s = make(make_server, ready=1, timeout=120)
+    b = cgroup_bases(s)
+    i = ident("long")
+    out = {}
+
+    def slow():
+        c = http.client.HTTPConnection(s.host, s.port, timeout=60)
+        try:
+            out["r"] = execute(s, i, "import time\ntime.sleep(60)",
+                               conn=c)
+        except (OSError, http.client.HTTPException) as e:
+            out["r"] = e
+        c.close()
+
+    t = threading.Thread(target=slow)
+    t.start()
+    wait_for(lambda: len(session_groups(b)) >= 2, 20, "the long session")
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    s.proc.send_signal(signal.SIGTERM)
+    s.proc.wait(30)
+    took = time.monotonic() - t0
+    t.join(30)
+    assert s.proc.returncode == 0
+    assert 9 <= took < 20, took
+    r = out["r"]
+    if isinstance(r, tuple):  # answered before the HTTP daemon stopped
+        assert r[0] == 503 and r[1]["error"]["code"] == "ServerStopping", r
+    assert "draining executions" in s.log_text()
+    for c, d in b.items():
+        if c != "_version":
+            assert not os.path.exists(d), d
+    assert state_mounts(s.state) == []
 
 
 def test_restart_cleans_up_after_a_crash():

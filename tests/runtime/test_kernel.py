@@ -185,7 +185,7 @@ def test_matplotlib_show_captures_and_closes(full_kernel):
                             "plt.plot([1, 2, 3])\nplt.show()\n"
                             "plt.plot([3, 2, 1])\nplt.show()")
     assert r["error"] is None
-    assert r["result"] == {"kind": "none"}
+    assert r["result"] == {"kind": "empty"}
     assert len(images(r)) == 2
     assert full_kernel.value("plt.get_fignums()") == {"kind": "repr", "text": "[]"}
 

@@ -393,8 +393,12 @@ def test_seccomp_policy_through_server(srv, elder):
     st, body = execute(srv, i, code)
     assert st == 200 and body["status"] == "Succeeded", body
     result = json.loads(body["result"]["stdout"].strip().splitlines()[-1])
-    table = ["%-20s %s" % (k, E.errorcode.get(v, v) if v else "ok")
-             for k, v in sorted(result.items())]
+    def show(k, v):
+        if k == "x32_signal":  # a signal number, not an errno
+            return "killed by signal %d" % v if v else "survived"
+        return E.errorcode.get(v, v) if v else "ok"
+
+    table = ["%-20s %s" % (k, show(k, v)) for k, v in sorted(result.items())]
     print("\ntry_syscall through the server:\n  " + "\n  ".join(table))
     bad = try_syscall.mismatches(result)
     assert not bad, ["%s: errno %s, want %s" % m for m in bad]

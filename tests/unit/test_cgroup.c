@@ -14,14 +14,13 @@
 #include "t.h"
 
 /* /proc/self/cgroup and mountinfo of this machine kind (v1 hybrid). */
-static const char hybrid_cg[] =
-	"9:name=systemd:/\n"
-	"8:pids:/\n"
-	"7:blkio:/\n"
-	"4:memory:/process_api/ecc6b1c3\n"
-	"2:cpuacct:/\n"
-	"1:cpu:/\n"
-	"0::/\n";
+static const char hybrid_cg[] = "9:name=systemd:/\n"
+				"8:pids:/\n"
+				"7:blkio:/\n"
+				"4:memory:/process_api/ecc6b1c3\n"
+				"2:cpuacct:/\n"
+				"1:cpu:/\n"
+				"0::/\n";
 static const char hybrid_mi[] =
 	"31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
 	"32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n"
@@ -71,8 +70,7 @@ TEST(self_path)
 		  -ENOENT);
 	CHECK_INT(cgroup_self_path(v2_cg, "", p, sizeof(p)), ==, 0);
 	CHECK_STR(p, "/system.slice/sandpool.service");
-	CHECK_INT(cgroup_self_path(v2_cg, "memory", p, sizeof(p)), ==,
-		  -ENOENT);
+	CHECK_INT(cgroup_self_path(v2_cg, "memory", p, sizeof(p)), ==, -ENOENT);
 	/* co-mounted: either name finds the line */
 	CHECK_INT(cgroup_self_path(co_cg, "cpuacct", p, sizeof(p)), ==, 0);
 	CHECK_STR(p, "/docker/abc");
@@ -98,41 +96,40 @@ TEST(find_mount)
 		  ==, 0);
 	CHECK_STR(m, "/sys/fs/cgroup/memory");
 	CHECK_STR(r, "/");
-	CHECK_INT(cgroup_find_mount(hybrid_mi, "cpu", m, sizeof(m), r,
-				    sizeof(r)),
-		  ==, 0);
+	CHECK_INT(
+		cgroup_find_mount(hybrid_mi, "cpu", m, sizeof(m), r, sizeof(r)),
+		==, 0);
 	CHECK_STR(m, "/sys/fs/cgroup/cpu");
 	CHECK_INT(cgroup_find_mount(hybrid_mi, "cpuacct", m, sizeof(m), r,
 				    sizeof(r)),
 		  ==, 0);
 	CHECK_STR(m, "/sys/fs/cgroup/cpuacct");
-	CHECK_INT(cgroup_find_mount(hybrid_mi, "", m, sizeof(m), r,
-				    sizeof(r)),
+	CHECK_INT(cgroup_find_mount(hybrid_mi, "", m, sizeof(m), r, sizeof(r)),
 		  ==, 0);
 	CHECK_STR(m, "/sys/fs/cgroup/unified");
 	/* the tmpfs at /sys/fs/cgroup is no cgroup mount */
 	CHECK_INT(cgroup_find_mount(hybrid_mi, "systemd", m, sizeof(m), r,
 				    sizeof(r)),
 		  ==, -ENOENT);
-	CHECK_INT(cgroup_find_mount(v2_mi, "", m, sizeof(m), r, sizeof(r)),
-		  ==, 0);
+	CHECK_INT(cgroup_find_mount(v2_mi, "", m, sizeof(m), r, sizeof(r)), ==,
+		  0);
 	CHECK_STR(m, "/sys/fs/cgroup");
-	CHECK_INT(cgroup_find_mount(v2_mi, "memory", m, sizeof(m), r,
-				    sizeof(r)),
-		  ==, -ENOENT);
-	CHECK_INT(cgroup_find_mount(co_mi, "cpuacct", m, sizeof(m), r,
-				    sizeof(r)),
-		  ==, 0);
+	CHECK_INT(
+		cgroup_find_mount(v2_mi, "memory", m, sizeof(m), r, sizeof(r)),
+		==, -ENOENT);
+	CHECK_INT(
+		cgroup_find_mount(co_mi, "cpuacct", m, sizeof(m), r, sizeof(r)),
+		==, 0);
 	CHECK_STR(m, "/sys/fs/cgroup/cpu,cpuacct");
 	CHECK_STR(r, "/docker/abc");
-	CHECK_INT(cgroup_find_mount(co_mi, "memory", m, sizeof(m), r,
-				    sizeof(r)),
-		  ==, 0);
+	CHECK_INT(
+		cgroup_find_mount(co_mi, "memory", m, sizeof(m), r, sizeof(r)),
+		==, 0);
 	CHECK_STR(m, "/sys/fs/cgroup/mem ory");
 	CHECK_INT(cgroup_find_mount(co_mi, "memory", m, 8, r, sizeof(r)), ==,
 		  -ENAMETOOLONG);
-	CHECK_INT(cgroup_find_mount("1 2 3 4\nnot a mount line\n", "memory",
-				    m, sizeof(m), r, sizeof(r)),
+	CHECK_INT(cgroup_find_mount("1 2 3 4\nnot a mount line\n", "memory", m,
+				    sizeof(m), r, sizeof(r)),
 		  ==, -ENOENT);
 }
 
@@ -167,10 +164,8 @@ TEST(counter)
 	CHECK_INT(cgroup_counter(events, "oom_group_kill", &v), ==, 0);
 	CHECK_INT(v, ==, 0);
 	CHECK_INT(cgroup_counter(events, "absent", &v), ==, -ENOENT);
-	CHECK_INT(cgroup_counter("oom_kill x\n", "oom_kill", &v), ==,
-		  -EINVAL);
-	CHECK_INT(cgroup_counter("oom_kill \n", "oom_kill", &v), ==,
-		  -EINVAL);
+	CHECK_INT(cgroup_counter("oom_kill x\n", "oom_kill", &v), ==, -EINVAL);
+	CHECK_INT(cgroup_counter("oom_kill \n", "oom_kill", &v), ==, -EINVAL);
 }
 
 T_MAIN()
