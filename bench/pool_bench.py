@@ -245,7 +245,7 @@ def main():
     args = ap.parse_args()
     build = pathlib.Path(args.build)
     have_bwrap = shutil.which("bwrap") is not None
-    py = [PYTHON, "-c", PEER_CODE]
+    py = [PYTHON, "-I", "-c", PEER_CODE]  # -I as the kernel runs
     res = {}
 
     # ---- fill 16, then PSS of idle warm sessions; their peers ----
@@ -267,8 +267,8 @@ def main():
         s.stop()
     fill_py = fill_peer(py)
     fill_bw = fill_peer(bwrap_argv(py)) if have_bwrap else None
-    pss_py = idle_pss([PYTHON, "-c", PEER_IDLE]) / 1024.0
-    pss_bw = (idle_pss(bwrap_argv([PYTHON, "-c", PEER_IDLE])) / 1024.0
+    pss_py = idle_pss([PYTHON, "-I", "-c", PEER_IDLE]) / 1024.0
+    pss_bw = (idle_pss(bwrap_argv([PYTHON, "-I", "-c", PEER_IDLE])) / 1024.0
               if have_bwrap else None)
 
     # ---- warm: new identifier -> first result ----

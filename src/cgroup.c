@@ -444,9 +444,10 @@ kill_procs(const char *dir)
 	free(b);
 }
 
-/* Kill what runs in dir and below, and remove it all, deepest first. */
+/* Kill what runs in dir and below, and remove it all, deepest first;
+ * keep_top keeps dir itself, and a child called skip is left alone. */
 static int
-clean_tree(const char *dir, int depth, bool keep_top)
+clean_tree(const char *dir, int depth, bool keep_top, const char *skip)
 {
 	DIR *d;
 	struct dirent *e;
@@ -462,13 +463,14 @@ clean_tree(const char *dir, int depth, bool keep_top)
 		char sub[PATH_MAX];
 
 		if (e->d_type != DT_DIR || strcmp(e->d_name, ".") == 0 ||
-		    strcmp(e->d_name, "..") == 0)
+		    strcmp(e->d_name, "..") == 0 ||
+		    (skip && strcmp(e->d_name, skip) == 0))
 			continue;
 		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", dir,
 				     e->d_name) >= sizeof(sub))
 			continue;
 		log_info("removing stale cgroup %s", sub);
-		clean_tree(sub, depth + 1, false);
+		clean_tree(sub, depth + 1, false, NULL);
 	}
 	closedir(d);
 	if (keep_top)
@@ -524,7 +526,7 @@ clean_recorded(const struct cgroup_root *r)
 		if (!record_line_ok(r, p))
 			continue;
 		log_info("removing cgroups a previous run left in %s", p);
-		clean_tree(p, 0, false);
+		clean_tree(p, 0, false, NULL);
 	}
 	free(text);
 }
@@ -757,7 +759,7 @@ cgroup_init(const char *state_dir, struct cgroup_root **out, char *why,
 	 * may have been another), then any below our current bases. */
 	clean_recorded(r);
 	for (i = 0; i < r->nbase; i++) {
-		clean_tree(r->base[i], 0, true);
+		clean_tree(r->base[i], 0, true, NULL);
 		if (mkdir(r->base[i], 0755) < 0 && errno != EEXIST) {
 			rc = -errno;
 			snprintf(why, whylen, "mkdir %s: %s", r->base[i],
@@ -1138,6 +1140,22 @@ cgroup_remove(struct cgroup_root *r, struct cgroup *cg)
 		r->grave = cg;
 	}
 	grave_retry(r, false);
+}
+
+void
+cgroup_abandon(const struct cgroup_root *r)
+{
+	int i;
+
+	for (i = 0; i < r->nbase; i++) {
+		/* v2: the dead server's leaf holds the caller; it stays. */
+		if (r->mode == CGROUP_V2)
+			clean_tree(r->base[i], 0, true, "server");
+		else
+			clean_tree(r->base[i], 0, false, NULL);
+	}
+	if (r->mode == CGROUP_V1)
+		unlink(r->record);
 }
 
 enum cgroup_mode

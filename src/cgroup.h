@@ -58,6 +58,13 @@ void cgroup_fini(struct cgroup_root *r);
 enum cgroup_mode cgroup_mode(const struct cgroup_root *r);
 
 /*
+ * For the reaper (priv.c), after the server died without cgroup_fini():
+ * SIGKILL every task left in the instance subtree, wait for it to empty
+ * (a few seconds at most) and remove it and the record file.  Blocks.
+ */
+void cgroup_abandon(const struct cgroup_root *r);
+
+/*
  * Create the group called name (a session id: [0-9a-f]+) with lim, and
  * register its OOM notification.  Returns 0 and the group in *out (free it
  * with cgroup_remove()), or -errno; on failure nothing is left behind.

@@ -22,12 +22,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <poll.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "log.h"
 #include "util.h"
 
@@ -264,6 +266,85 @@ out:
 		if (cg[i] >= 0)
 			close(cg[i]);
 	return -rc;
+}
+
+/* The reaper's life: wait for the server's word or its death. */
+static void
+reaper_main(const struct cgroup_root *cg, const char *sessions_dir, int rfd,
+	    int lock_fd)
+{
+	unsigned int keep[2] = {(unsigned int)rfd, (unsigned int)lock_fd};
+	char c = 0;
+	ssize_t n;
+
+	prctl(PR_SET_NAME, "sp-reaper", 0, 0, 0);
+	/* A signal meant for the server's process group (^C) must not take
+	 * the reaper first; it ends by the pipe alone. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	/* Nothing of the server's (sockets, the database) stays open here
+	 * but stdio: stderr is the server's log. */
+	if (keep[0] > keep[1]) {
+		keep[0] = (unsigned int)lock_fd;
+		keep[1] = (unsigned int)rfd;
+	}
+	ENSURE(keep[0] > 2);
+	close_range(3, keep[0] - 1, 0);
+	close_range(keep[0] + 1, keep[1] - 1, 0);
+	close_range(keep[1] + 1, ~0U, 0);
+	do
+		n = read(rfd, &c, 1);
+	while (n < 0 && errno == EINTR);
+	if (n == 1 && c == 'q')
+		_exit(0);
+	/* The server is gone without cleaning up. */
+	log_warnx("reaper: the server died; killing its sandboxes and "
+		  "removing its cgroups and session directories");
+	cgroup_abandon(cg);
+	priv_cleanup_stale(sessions_dir);
+	log_info("reaper: done");
+	_exit(0);
+}
+
+int
+priv_reaper_start(const struct cgroup_root *cg, const char *sessions_dir,
+		  int lock_fd, int *fd, pid_t *pid)
+{
+	int p[2];
+	pid_t child;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	child = fork();
+	if (child < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -errno;
+	}
+	if (child == 0) {
+		close(p[1]);
+		reaper_main(cg, sessions_dir, p[0], lock_fd);
+	}
+	close(p[0]);
+	*fd = p[1];
+	*pid = child;
+	return 0;
+}
+
+void
+priv_reaper_stop(int fd, pid_t pid)
+{
+	int st;
+
+	if (fd < 0)
+		return;
+	if (write(fd, "q", 1) != 1)
+		log_warn("reaper");
+	close(fd);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
 }
 
 int

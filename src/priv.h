@@ -65,6 +65,25 @@ int priv_sandbox_spawn(const struct priv_spawn *req, pid_t *launcher_pid);
 int priv_run_capture(char *const *argv, char *const *envp, size_t cap,
 		     uint32_t timeout_ms, char **out);
 
+struct cgroup_root;
+
+/*
+ * Start the reaper: a child forked now (call it single-threaded, after
+ * cgroup_init) that outlives a crash of the server.  It holds a pipe's
+ * read end and inherits the state directory's lock.  When the server
+ * stops normally it calls priv_reaper_stop() and the reaper just exits.
+ * If the server dies any other way (SIGKILL, a crash) the pipe reaches
+ * EOF and the reaper cleans up in its place: it kills the sandboxes left
+ * in the cgroup subtree, removes the subtree, unmounts and removes the
+ * session directories, and exits, releasing the lock.  Returns 0 with the
+ * pipe's write end (close-on-exec) and the reaper's pid, or -errno.
+ */
+int priv_reaper_start(const struct cgroup_root *cg, const char *sessions_dir,
+		      int lock_fd, int *fd, pid_t *pid);
+
+/* Tell the reaper that the server cleaned up itself, and reap it. */
+void priv_reaper_stop(int fd, pid_t pid);
+
 /* Send sig to the process behind pidfd.  Returns 0 or -errno. */
 int priv_signal(int pidfd, int sig);
 

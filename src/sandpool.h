@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "config.h"
 
@@ -34,6 +35,8 @@ struct sandpool {
 	char *sessions_dir; /* <state>/sessions */
 	struct cgroup_root *cgroups; /* this instance's cgroup subtree */
 	int state_lock;     /* flock on <state>/lock; -1 before start */
+	int reaper_fd;      /* pipe to the reaper (priv.c); -1 = none */
+	pid_t reaper_pid;
 
 	/*
 	 * lock protects the session table, every struct session, the pools

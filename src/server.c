@@ -36,6 +36,8 @@
 #include "session.h"
 #include "store.h"
 
+#define STATE_LOCK_WAIT_MS 10000 /* for a predecessor's reaper to finish */
+
 /* Directory of our own binary, to find sandpool-sandbox and runtime/. */
 static char *
 exe_dir(void)
@@ -116,22 +118,33 @@ make_state_dir(struct sandpool *sp)
 /*
  * One server per state directory: a second one would take the first's
  * sessions and cgroups for a crashed predecessor's and remove them.  The
- * lock dies with the process, so a crash never leaves it held.
+ * lock dies with the process and its reaper, so a crash never leaves it
+ * held for longer than the reaper's cleanup, which is waited for.
  */
 static void
 lock_state_dir(struct sandpool *sp)
 {
 	char *path = xasprintf("%s/lock", sp->cfg->state_dir);
 	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	uint64_t until = now_ms() + STATE_LOCK_WAIT_MS;
+	bool said = false;
 
 	if (fd < 0)
 		fatal("open %s", path);
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno == EWOULDBLOCK)
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK)
+			fatal("flock %s", path);
+		if (now_ms() >= until)
 			fatalx("state_dir %s is in use by another sandpool "
 			       "server",
 			       sp->cfg->state_dir);
-		fatal("flock %s", path);
+		if (!said)
+			log_info("state_dir %s is locked; waiting up to %d s "
+				 "(a previous server's reaper may be cleaning "
+				 "up)",
+				 sp->cfg->state_dir, STATE_LOCK_WAIT_MS / 1000);
+		said = true;
+		usleep(50 * 1000);
 	}
 	free(path);
 	sp->state_lock = fd;
@@ -150,6 +163,10 @@ claim_state_dir(struct sandpool *sp)
 	    0)
 		fatalx("%s", why);
 	priv_cleanup_stale(sp->sessions_dir);
+	/* Still single-threaded: the reaper is a plain fork. */
+	if (priv_reaper_start(sp->cgroups, sp->sessions_dir, sp->state_lock,
+			      &sp->reaper_fd, &sp->reaper_pid) < 0)
+		fatal("cannot start the reaper");
 }
 
 void
@@ -233,5 +250,7 @@ server_close(struct sandpool *sp)
 	free(sp->metadata_json);
 	pthread_mutex_destroy(&sp->lock);
 	pthread_mutex_destroy(&sp->metadata_lock);
+	/* Everything is removed: the reaper has nothing left to do. */
+	priv_reaper_stop(sp->reaper_fd, sp->reaper_pid);
 	close(sp->state_lock);
 }

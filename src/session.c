@@ -1232,7 +1232,12 @@ session_on_ctl(struct sandpool *sp, struct session *s, uint32_t events)
 static void
 describe_exit(const siginfo_t *si, char *out, size_t n)
 {
-	if (si->si_code == CLD_EXITED)
+	/* The init exits with 128+N when the kernel died of signal N. */
+	if (si->si_code == CLD_EXITED && si->si_status > 128 &&
+	    si->si_status < 128 + 65)
+		snprintf(out, n, "the kernel was killed by signal %d (%s)",
+			 si->si_status - 128, strsignal(si->si_status - 128));
+	else if (si->si_code == CLD_EXITED)
 		snprintf(out, n, "the kernel exited with status %d",
 			 si->si_status);
 	else

@@ -62,8 +62,17 @@ def group_procs(bases, sid, ctl="pids"):
         return []
 
 
-def children(pid):
-    """Pids whose parent is pid (the sandboxes' inits, launchers)."""
+def comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def children(pid, reaper=False):
+    """Pids whose parent is pid: the sandboxes' inits and launchers, and
+    with reaper=True also the server's reaper ("sp-reaper")."""
     out = []
     for e in os.listdir("/proc"):
         if not e.isdigit():
@@ -77,7 +86,13 @@ def children(pid):
                         break
         except OSError:
             pass
-    return out
+    return [p for p in out if reaper or comm(p) != "sp-reaper"]
+
+
+def reaper_of(pid):
+    r = [p for p in children(pid, reaper=True) if comm(p) == "sp-reaper"]
+    assert len(r) == 1, r
+    return r[0]
 
 
 def alive(pid):

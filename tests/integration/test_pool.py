@@ -17,8 +17,9 @@ import pytest
 
 from conftest import SANDPOOL, Server
 from sp_host import (AGE_CODE, alive, cgroup_bases, delete, execute, gauges,
-                     group_file, group_procs, ident, run_ok, session_groups,
-                     sid_of, state_mounts, wait_for, wait_ready)
+                     group_file, group_procs, ident, reaper_of, run_ok,
+                     session_groups, sid_of, state_mounts, wait_for,
+                     wait_ready)
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0,
                                 reason="the server must run as root")
@@ -249,6 +250,7 @@ def test_sigterm_drains_then_removes_everything(make_server):
     run_ok(s, i, "1")
     pids = [p for sid in session_groups(b) for p in group_procs(b, sid)]
     assert pids
+    reaper = reaper_of(s.proc.pid)
     out = {}
 
     def slow():
@@ -276,6 +278,9 @@ def test_sigterm_drains_then_removes_everything(make_server):
     assert not any(alive(p) for p in pids)
     assert os.listdir(s.state / "sessions") == []
     assert not (s.state / "cgroups").exists()
+    # The reaper was told the server cleaned up, and was reaped.
+    assert not alive(reaper)
+    assert "reaper: the server died" not in s.log_text()
 
 
 def test_sigterm_drain_is_bounded(make_server):
@@ -317,7 +322,57 @@ def test_sigterm_drain_is_bounded(make_server):
     assert state_mounts(s.state) == []
 
 
+def crash_scene(a):
+    """Sessions on server a: one with a file, one spinning (it will not
+    notice its server is gone).  Returns (session groups, their pids)."""
+    run_ok(a, ident("crash"), "open('/mnt/data/f', 'w').write('x')")
+    spin = {}
+
+    def busy():
+        c = http.client.HTTPConnection(a.host, a.port, timeout=60)
+        try:
+            spin["r"] = execute(a, ident("spin"), "while True: pass",
+                                timeout=30, conn=c)
+        except (OSError, http.client.HTTPException) as e:
+            spin["r"] = e  # the server is killed under it
+        c.close()
+
+    t = threading.Thread(target=busy, daemon=True)
+    t.start()
+    b = cgroup_bases(a)
+    wait_for(lambda: len(session_groups(b)) >= 3, 20, "three sandboxes")
+    time.sleep(0.3)
+    old = session_groups(b)
+    return b, old, [p for sid in old for p in group_procs(b, sid)]
+
+
+def test_reaper_cleans_up_after_sigkill():
+    """The server is SIGKILLed: its reaper kills the sandboxes and removes
+    the cgroups, mounts and session directories in its place."""
+    a = Server(env=small_env(ready=1))
+    try:
+        b, old, pids = crash_scene(a)
+        reaper = reaper_of(a.proc.pid)
+        assert state_mounts(a.state)
+        a.proc.kill()
+        a.proc.wait(10)
+        wait_for(lambda: not alive(reaper), 15, "the reaper to finish")
+        assert not any(alive(p) for p in pids)
+        for c, d in b.items():
+            if c != "_version":
+                assert not os.path.exists(d), d
+        assert state_mounts(a.state) == []
+        assert os.listdir(a.state / "sessions") == []
+        assert not (a.state / "cgroups").exists()
+        assert "reaper: the server died" in a.log_text()
+    finally:
+        a.log.close()
+        a.cleanup()
+
+
 def test_restart_cleans_up_after_a_crash():
+    """Server and reaper both die (kill -9 of both): the next server on the
+    same state directory finds the remains and removes them."""
     a = Server(env=small_env(ready=1))
     try:
         restart_after_crash(a)
@@ -327,31 +382,13 @@ def test_restart_cleans_up_after_a_crash():
 
 
 def restart_after_crash(a):
-    i = ident("crash")
-    run_ok(a, i, "open('/mnt/data/f', 'w').write('x')")
-    # A busy sandbox: it will not notice its server is gone.
-    spin = {}
-
-    def busy():
-        c = http.client.HTTPConnection(a.host, a.port, timeout=60)
-        try:
-            spin["r"] = execute(a, ident("spin"), "while True: pass",
-                                timeout=30, conn=c)
-        except Exception as e:  # the server is killed under it
-            spin["r"] = e
-        c.close()
-
-    t = threading.Thread(target=busy)
-    t.start()
-    b = cgroup_bases(a)
-    wait_for(lambda: len(session_groups(b)) >= 3, 20, "three sandboxes")
-    time.sleep(0.3)
-    old = session_groups(b)
-    old_pids = [p for sid in old for p in group_procs(b, sid)]
+    b, old, old_pids = crash_scene(a)
     assert state_mounts(a.state)
+    reaper = reaper_of(a.proc.pid)
+    os.kill(reaper, signal.SIGKILL)
     a.proc.kill()
     a.proc.wait(10)
-    t.join(30)
+    wait_for(lambda: not alive(reaper), 10, "the reaper to die")
     # The crash left sandboxes, cgroups and mounts behind.
     assert any(alive(p) for p in old_pids)
     assert session_groups(b) & old
@@ -380,6 +417,7 @@ def test_second_server_on_a_state_dir_is_refused(make_server):
                         "127.0.0.1:0"], capture_output=True, text=True,
                        timeout=30)
     assert p.returncode != 0
+    assert "is locked; waiting up to" in p.stderr, p.stderr
     assert "in use by another sandpool server" in p.stderr, p.stderr
     assert run_ok(a, ident("first"), "1+1") == "2"
 

@@ -23,8 +23,8 @@ import pytest
 from conftest import Server
 from sp_host import (alive, cgroup_bases, children, delete, execute,
                      gauges, group_file, group_procs, ident, open_fds,
-                     run_ok, session_groups, sid_of, state_mounts, wait_for,
-                     wait_ready)
+                     reaper_of, run_ok, session_groups, sid_of, state_mounts,
+                     wait_for, wait_ready)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -446,6 +446,7 @@ def test_zz_nothing_leaked(srv, elder, baseline):
     # SIGTERM: every sandbox, group, mount and directory goes.
     pids = [p for sid in groups for p in group_procs(b, sid)]
     assert pids
+    pids.append(reaper_of(srv.proc.pid))
     srv.stop()
     assert not any(alive(p) for p in pids)
     for c, d in b.items():
