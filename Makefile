@@ -30,8 +30,8 @@ LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 # unit tests link against.
 LIB_SRCS := src/util.c src/log.c src/config.c src/json.c src/route.c \
 	src/result.c src/auth.c src/kernel.c src/session.c src/loop.c \
-	src/priv.c src/cgroup.c src/http.c src/api.c src/api_exec.c \
-	src/api_files.c src/files.c src/multipart.c src/fetch.c \
+	src/priv.c src/cgroup.c src/cgroup_parse.c src/http.c src/api.c \
+	src/api_exec.c src/api_files.c src/files.c src/multipart.c src/fetch.c \
 	src/store.c src/store_query.c src/audit.c src/metrics.c \
 	src/procstat.c src/health.c src/server.c src/mcp.c src/mcp_tools.c \
 	src/mcp_http.c src/mcp_stdio.c

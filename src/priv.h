@@ -3,7 +3,9 @@
  * priv.h: the server's privileged actions, all in one place so that they
  * can later move into a separate privileged process with re-validated,
  * typed requests (STYLE.md §3.6): session data directories and their quota
- * mounts, starting the sandbox launcher, and signalling sandboxes.
+ * mounts, starting the sandbox launcher (with its cgroup fds), signalling
+ * sandboxes, and the reaper that cleans up after a crashed server.  The
+ * cgroup files themselves are written by cgroup.c.
  */
 #ifndef SANDPOOL_PRIV_H
 #define SANDPOOL_PRIV_H

@@ -159,8 +159,7 @@ claim_state_dir(struct sandpool *sp)
 	char why[512];
 
 	lock_state_dir(sp);
-	if (cgroup_init(sp->cfg->state_dir, &sp->cgroups, why, sizeof(why)) <
-	    0)
+	if (cgroup_init(sp->cfg->state_dir, &sp->cgroups, why, sizeof(why)) < 0)
 		fatalx("%s", why);
 	priv_cleanup_stale(sp->sessions_dir);
 	/* Still single-threaded: the reaper is a plain fork. */
