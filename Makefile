@@ -112,7 +112,12 @@ test: deps
 unit: all
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
 
-integration: all
+# promtool checks the /metrics format (tests/integration/test_metrics.py).
+$(B)/promtool:
+	@sh scripts/promtool.sh $@
+
+integration: all $(B)/promtool
+	PROMTOOL=$(abspath $(B))/promtool \
 	SANDPOOL_BUILD=$(abspath $(B)) $(PYTEST) tests/integration tests/runtime
 
 security: all

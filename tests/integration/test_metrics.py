@@ -46,7 +46,10 @@ def srv():
 
 
 def promtool():
-    return os.environ.get("PROMTOOL") or shutil.which("promtool")
+    env = os.environ.get("PROMTOOL")
+    if env and os.access(env, os.X_OK):
+        return env
+    return shutil.which("promtool")
 
 
 def test_format_and_families(srv):
