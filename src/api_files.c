@@ -78,18 +78,7 @@ target_open(struct api_ctx *c, struct target *t, struct sp_err *err)
 			 &t->s, err);
 	if (rc < 0)
 		return rc;
-	rc = session_ensure_data(c->sp, t->s, err);
-	if (rc < 0)
-		return rc;
-	rc = files_open_root(t->s->data_dir, &t->root);
-	if (rc < 0) {
-		log_warnx("session=%s open %s: %s", t->s->sid, t->s->data_dir,
-			  strerror(-rc));
-		return sp_errf(err, 503, "SandboxUnavailable",
-			       "the session's files cannot be opened; retry");
-	}
-	t->uid = (uid_t)(t->s->uid0 + 1000);
-	return 0;
+	return session_open_files(c->sp, t->s, &t->root, &t->uid, err);
 }
 
 static void

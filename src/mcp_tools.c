@@ -401,18 +401,7 @@ files_at_open(struct mcp_call *c, bool create, struct files_at *fa,
 			*missing = true;
 		return rc;
 	}
-	rc = session_ensure_data(c->sp, fa->s, err);
-	if (rc < 0)
-		return rc;
-	rc = files_open_root(fa->s->data_dir, &fa->root);
-	if (rc < 0) {
-		log_warnx("session=%s open %s: %s", fa->s->sid, fa->s->data_dir,
-			  strerror(-rc));
-		return sp_errf(err, 503, "SandboxUnavailable",
-			       "the session's files cannot be opened; retry");
-	}
-	fa->uid = (uid_t)(fa->s->uid0 + 1000);
-	return 0;
+	return session_open_files(c->sp, fa->s, &fa->root, &fa->uid, err);
 }
 
 static void

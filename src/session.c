@@ -39,6 +39,7 @@
 #include "audit.h"
 #include "cgroup.h"
 #include "health.h"
+#include "files.h"
 #include "log.h"
 #include "metrics.h"
 #include "priv.h"
@@ -538,6 +539,27 @@ session_ensure_data(struct sandpool *sp, struct session *s,
 out:
 	pthread_mutex_unlock(&sp->lock);
 	return rc;
+}
+
+int
+session_open_files(struct sandpool *sp, struct session *s, int *root,
+		   uid_t *uid, struct sp_err *err)
+{
+	int rc;
+
+	*root = -1;
+	rc = session_ensure_data(sp, s, err);
+	if (rc < 0)
+		return rc;
+	rc = files_open_root(s->data_dir, root);
+	if (rc < 0) {
+		log_warnx("session=%s open %s: %s", s->sid, s->data_dir,
+			  strerror(-rc));
+		return sp_errf(err, 503, "SandboxUnavailable",
+			       "the session's files cannot be opened; retry");
+	}
+	*uid = (uid_t)(s->uid0 + 1000);
+	return 0;
 }
 
 void

@@ -201,6 +201,15 @@ void session_interrupt(struct sandpool *sp, struct session *s,
 int session_ensure_data(struct sandpool *sp, struct session *s,
 			struct sp_err *err);
 
+/*
+ * Ensure s's data directory exists and open it for *at() access (see
+ * files_open_root).  On success *root is an fd the caller closes and *uid
+ * the sandbox user's host uid (the owner to give new files).  Shared by
+ * the REST files API and the MCP file tools.
+ */
+int session_open_files(struct sandpool *sp, struct session *s, int *root,
+		       uid_t *uid, struct sp_err *err);
+
 /* Copy the stored Gen2 body of execution id (new reference) or NULL. */
 json_t *session_history_get(struct sandpool *sp, struct session *s,
 			    const char *id);
