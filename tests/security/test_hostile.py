@@ -9,7 +9,7 @@ and that an older session still has its variables.  The last test checks
 that nothing leaked: no processes, cgroups, mounts, fds or session
 directories but those of live sessions, and none at all after SIGTERM.
 
-Small limits (256M, 64 pids, a quarter core, 5 s) keep it quick and gentle
+Small limits (256M, 64 pids, half a core, 10 s) keep it quick and gentle
 on a shared machine; every request and wait is bounded.
 """
 import http.client
@@ -33,8 +33,8 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0,
 
 MEMORY_MIB = 256
 READY = 3
-POOL = {"memory": "%dM" % MEMORY_MIB, "pids": "64", "cpu": "0.25",
-        "timeout": "5", "tmp_size": "32M", "files_quota": "32M",
+POOL = {"memory": "%dM" % MEMORY_MIB, "pids": "64", "cpu": "0.5",
+        "timeout": "10", "tmp_size": "32M", "files_quota": "32M",
         "output_max": "64K", "preload": "", "ready": str(READY),
         "max_starting": "2"}
 CONFIG = "exec.kill_grace_ms = 1000\n"
@@ -298,7 +298,7 @@ def test_2gb_print(srv, elder):
 def test_busy_loop_times_out(srv, elder):
     hid, body = hostile(srv, elder, "z = 7\nwhile True:\n    pass")
     failed(body, "Timeout")
-    assert "timeout of 5 s" in body["error"]["message"]
+    assert "timeout of 10 s" in body["error"]["message"]
     # Interrupted with KeyboardInterrupt: the session kept its state.
     assert run_ok(srv, hid, "z") == "7"
 
