@@ -29,7 +29,9 @@ LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 # The server: every module but main.c also goes into libsp.a, which the
 # unit tests link against.
 LIB_SRCS := src/util.c src/log.c src/config.c src/json.c src/route.c \
-	src/result.c src/auth.c src/kernel.c src/session.c src/loop.c \
+	src/result.c src/auth.c src/kernel.c src/session.c src/pool.c \
+	src/start.c src/start_launcher.c src/start_zygote.c src/idmap.c \
+	src/loop.c \
 	src/priv.c src/cgroup.c src/cgroup_parse.c src/http.c src/api.c \
 	src/api_exec.c src/api_files.c src/files.c src/multipart.c src/fetch.c \
 	src/store.c src/store_query.c src/audit.c src/metrics.c \
@@ -41,10 +43,24 @@ SERVER_SRCS := src/main.c $(LIB_SRCS) $(CLI_SRCS)
 
 # The sandbox launcher and pid 1: a small separate binary, so that the
 # setup ritual runs in a fresh single-threaded image (see src/sandbox.c).
-SANDBOX_SRCS := src/sandbox.c src/sandbox_opts.c src/sandbox_child.c \
-	src/mount.c src/seccomp.c src/landlock.c src/init.c src/util.c \
-	src/log.c
+# The sandbox-entry ritual, shared by both start backends: linked into
+# the launcher and into the zygote's Python extension.
+ENTRY_SRCS := src/sandbox_child.c src/mount.c src/seccomp.c \
+	src/landlock.c src/init.c src/util.c src/log.c
+SANDBOX_SRCS := src/sandbox.c src/sandbox_opts.c src/sandbox_template.c \
+	src/idmap.c $(ENTRY_SRCS)
 SANDBOX_LIBS := $(shell pkg-config --libs libseccomp libcap 2>/dev/null)
+
+# The zygote template's extension (src/zygote_py.c + the ritual), loaded
+# by /usr/bin/python3 from beside the binary.  Position-independent and
+# never sanitized: the interpreter that loads it is not.
+PY_INC := $(shell $(PYTHON) -c \
+	'import sysconfig; print(sysconfig.get_paths()["include"])' 2>/dev/null)
+ZYGOTE_SRCS := src/zygote_py.c $(ENTRY_SRCS)
+ZYGOTE_OBJS := $(patsubst %.c,$(B)/pic/%.o,$(ZYGOTE_SRCS))
+PIC_CFLAGS = $(WARN) $(OPT) $(HARDEN) -fPIC -fvisibility=hidden -MMD -MP \
+	-Isrc -isystem $(PY_INC) -DSANDBOX_BINARY -DZYGOTE_EXTENSION \
+	$(shell pkg-config --cflags libseccomp libcap 2>/dev/null)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
 
@@ -56,7 +72,8 @@ SANDBOX_OBJS := $(patsubst %.c,$(B)/sbx/%.o,$(SANDBOX_SRCS))
 	fuzz-regress \
 	lint format check-format install clean bench
 
-all: $(B)/sandpool $(B)/sandpool-sandbox $(UNIT_TESTS)
+all: $(B)/sandpool $(B)/sandpool-sandbox $(B)/sandpool-zygote.so \
+	$(UNIT_TESTS)
 
 deps:
 	@sh scripts/deps.sh
@@ -71,6 +88,15 @@ $(B)/sbx/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS_ALL) -DSANDBOX_BINARY -c -o $@ $<
+
+$(B)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(PIC_CFLAGS) -c -o $@ $<
+
+$(B)/sandpool-zygote.so: $(ZYGOTE_OBJS)
+	@echo "  LD      $@"
+	$(Q)$(CC) -shared -Wl,-z,relro,-z,now -o $@ $^ $(SANDBOX_LIBS)
 
 $(B)/libsp.a: $(LIB_OBJS)
 	@rm -f $@
@@ -199,9 +225,11 @@ PREFIX ?= /usr/local
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/sandpool/runtime
 	install -m 0755 $(B)/sandpool $(B)/sandpool-sandbox $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/lib/sandpool
+	install -m 0644 $(B)/sandpool-zygote.so $(DESTDIR)$(PREFIX)/lib/sandpool/
 	install -m 0644 runtime/*.py $(DESTDIR)$(PREFIX)/share/sandpool/runtime/
 
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(SERVER_OBJS:.o=.d) $(SANDBOX_OBJS:.o=.d)
+-include $(SERVER_OBJS:.o=.d) $(SANDBOX_OBJS:.o=.d) $(ZYGOTE_OBJS:.o=.d)

@@ -941,22 +941,15 @@ def _exit_process(status):
 
 # ---------------------------------------------------------------- startup
 
-def _startup():
-    K.pid = os.getpid()
-    try:
-        K.home = os.getcwd()
-    except OSError:
-        K.home = "/"
-    _ensure_std_fds()
-    for fd in (1, 2):
-        K.saved[fd] = (_high_fds([os.dup(fd)])[0], _ident(fd))
+def _prepare():
+    """The startup work that no session owns: import the preloads, hook and
+    patch matplotlib and IPython, warm up the Agg/font path.  A launcher
+    kernel does it itself; a zygote template does it once for every session
+    forked from it (runtime/zygote.py).  Leaves no thread and no fd behind.
+    Returns the "ready" frame's fields."""
+    K.kernel_file = _prepare.__code__.co_filename
     sys.argv = [""]
-    main = types.ModuleType("__main__")
-    main.__dict__["__builtins__"] = builtins
-    K.ns = main.__dict__
-    sys.modules["__main__"] = main
     builtins.display = _display
-    K.pristine = dict(builtins.__dict__)
     sys.meta_path.insert(0, _PyplotHook())
 
     preloaded, failed = [], []
@@ -996,11 +989,148 @@ def _startup():
         K.libc_fflush = ctypes.CDLL(None).fflush
     except BaseException:
         pass
+    return {"python": "%d.%d.%d" % sys.version_info[:3],
+            "preloaded": preloaded, "failed": failed}
+
+
+def _open_session():
+    """The state of one session's kernel: its pid and working directory, the
+    saved stdio fds, a fresh __main__ as the user namespace, the builtins it
+    starts from.  Runs in the process that serves the session."""
+    K.pid = os.getpid()
+    try:
+        K.home = os.getcwd()
+    except OSError:
+        K.home = "/"
+    _ensure_std_fds()
+    for fd in (1, 2):
+        K.saved[fd] = (_high_fds([os.dup(fd)])[0], _ident(fd))
+    main = types.ModuleType("__main__")
+    main.__dict__["__builtins__"] = builtins
+    K.ns = main.__dict__
+    sys.modules["__main__"] = main
+    K.pristine = dict(builtins.__dict__)
     sys.path.insert(0, "")                  # import user modules from /mnt/data
     gc.freeze()     # startup objects leave the collector's view: later full
                     # collections are cheap and do not dirty shared pages
-    return {"op": "ready", "python": "%d.%d.%d" % sys.version_info[:3],
-            "preloaded": preloaded, "failed": failed}
+
+
+# Representative cells a zygote template runs once before it forks, so that
+# lazy imports, caches and code paths exist in the pages every session
+# shares: (cell, modules it needs from the preload set).
+_WARM_CELLS = (
+    ("x = [i * i for i in range(100)]\nprint(sum(x))\nx[:3]", ()),
+    ("1 / 0", ()),
+    ("{'a': [1, 2.5, None, 'b']}", ()),
+    ("import numpy as np\na = np.arange(100.0)\nfloat(a.mean()), a.reshape(10, 10).T.sum(axis=0)[:3]",
+     ("numpy",)),
+    ("import pandas as pd, numpy as np\n"
+     "df = pd.DataFrame({'x': np.arange(20), 'y': np.arange(20) ** 2, 'g': list('ab') * 10})\n"
+     "print(df.head())\ndf.groupby('g').y.sum()\ndf.describe()", ("numpy", "pandas")),
+    ("import matplotlib.pyplot as plt\nplt.plot([1, 2, 3], [1, 4, 9])\nplt.title('t')\nplt.show()",
+     ("matplotlib",)),
+)
+
+
+def _prewarm(preloaded):
+    """Run _WARM_CELLS through the real execute path in a scratch session,
+    then forget that session: no fd, thread, figure, namespace or cell
+    number of it remains."""
+    K.pid = os.getpid()
+    K.home = os.getcwd()
+    _ensure_std_fds()
+    for fd in (1, 2):
+        K.saved[fd] = (_high_fds([os.dup(fd)])[0], _ident(fd))
+    scratch = types.ModuleType("__main__")
+    scratch.__dict__["__builtins__"] = builtins
+    K.ns = scratch.__dict__
+    K.pristine = dict(builtins.__dict__)
+    try:
+        for code, needs in _WARM_CELLS:
+            if all(m in preloaded for m in needs):
+                _encode(_op_execute({"code": code, "output_max": 1 << 16}, "warm"))
+    finally:
+        for fd in (1, 2):
+            try:
+                os.close(K.saved[fd][0])
+            except OSError:
+                pass
+        K.saved = {}
+        K.ns = None
+        K.cell = None
+        K.cell_no = 0
+        K.user_builtins = {}
+        _swap_builtins(_pristine_where_changed())
+        K.pristine = {}
+        for name in [n for n in linecache.cache if n.startswith("<cell-")]:
+            del linecache.cache[name]
+        for fig in _open_figures():
+            _close_figure(fig)
+    deadline = time.monotonic() + 2.0       # the capture's pipe drainers
+    while threading.active_count() > 1 and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
+def template_prepare():
+    """A zygote template's startup (runtime/zygote.py): _prepare(), the
+    warm-up cells, then gc.freeze() so that sessions forked from it share
+    the template's objects without ever writing to their GC headers.
+    Returns the fields of each session's "ready" frame."""
+    _setsig(_SIGINT, _SIG_IGN)
+    info = _prepare()
+    _setsig(_SIGINT, _SIG_IGN)              # in case a preload changed it
+    _prewarm(info["preloaded"])
+    gc.collect()
+    gc.freeze()
+    return info
+
+
+def _reseed():
+    """A forked session must not replay its siblings' random numbers."""
+    import random
+    random.seed()                           # also done by its at-fork hook
+    np = sys.modules.get("numpy")
+    if np is not None:
+        try:
+            np.random.seed()                # the legacy global RandomState
+        except Exception:
+            pass
+
+
+def _mpl_dirs():
+    """matplotlib found MPLCONFIGDIR in the template's /tmp; the session's
+    /tmp is new, so make it there too, as matplotlib did for a launcher
+    kernel at import."""
+    d = os.environ.get("MPLCONFIGDIR")
+    if d and "matplotlib" in sys.modules:
+        try:
+            os.makedirs(d, exist_ok=True)
+        except OSError:
+            pass
+
+
+def session_main(info):
+    """The kernel of one session forked from a zygote template: fd 3 is the
+    control socket, the sandbox is in force (zygote_py.c).  Never returns."""
+    _setsig(_SIGINT, _SIG_IGN)
+    try:
+        K.ctl = _high_fds([3])[0]
+        K.ctl_id = _ident(K.ctl)
+    except BaseException:
+        _die(1)
+    try:
+        _reseed()
+        _mpl_dirs()
+        _open_session()
+    except BaseException as e:
+        _send({"op": "fatal", "message": "%s: %s" % (type(e).__name__, _safe_str(e))})
+        _die(1)
+    _send(dict(info, op="ready"))
+    try:
+        _serve()
+    except BaseException:
+        pass
+    _die(1)
 
 
 def _serve():
@@ -1027,6 +1157,7 @@ def _serve():
 
 
 def main():
+    """A kernel started on its own: `python3 -I kernel.py` (the launcher)."""
     _setsig(_SIGINT, _SIG_IGN)
     K.kernel_file = main.__code__.co_filename
     try:
@@ -1036,8 +1167,9 @@ def main():
     except BaseException:
         _die(1)
     try:
-        ready = _startup()
+        ready = dict(_prepare(), op="ready")
         _setsig(_SIGINT, _SIG_IGN)          # in case a preload changed it
+        _open_session()
     except BaseException as e:
         _send({"op": "fatal", "message": "%s: %s" % (type(e).__name__, _safe_str(e))})
         _die(1)

@@ -45,58 +45,62 @@ struct view {
 	const char *code;     /* error code or NULL */
 	char message[512];
 	const char *stack;    /* borrowed from the reply, or "" */
-	json_t *out;          /* stdout: a JSON string, may hold NULs */
-	json_t *err;          /* stderr: likewise; both borrowed */
+	struct kernel_str out; /* stdout, may hold NULs; borrowed, or "" */
+	struct kernel_str err; /* stderr, likewise */
 	char note[600];       /* appended to stderr when not empty */
 	long long exit_code;  /* shell */
 	long long ms;
 };
 
-static const char *
-str_or_empty(const json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
+/* A job without a reply reads as an empty one. */
+static const struct kernel_reply no_reply = {
+	.out = {"", 0},
+	.err = {"", 0},
+	.value = {.kind = KV_BAD, .text = {"", 0}},
+	.error = {{"", 0}, {"", 0}, {"", 0}, {"", 0}},
+};
 
-	return s ? s : "";
+static const struct kernel_reply *
+reply_of(const struct job *j)
+{
+	return j->reply ? j->reply : &no_reply;
 }
 
-/* Read a job into a view.  The kernel's reply is untrusted: every field
- * is checked for its type and defaults to empty. */
+/* Read a job into a view.  kernel.c validated the reply: a field the
+ * kernel got wrong reads as absent (""), and the error texts below stop
+ * at a NUL, as C text does. */
 static void
 job_view(const struct job *j, struct view *v)
 {
-	const json_t *r = j->reply, *e = json_object_get(r, "error");
-	const char *ecode = str_or_empty(e, "code");
+	const struct kernel_reply *r = reply_of(j);
+	const struct kernel_error *e = &r->error;
 
 	memset(v, 0, sizeof(*v));
-	v->out = json_object_get(r, "stdout");
-	v->err = json_object_get(r, "stderr");
+	v->out = r->out;
+	v->err = r->err;
 	v->stack = "";
-	v->exit_code = json_integer_value(json_object_get(r, "exit_code"));
+	v->exit_code = r->has_exit_code ? (long long)r->exit_code : 0;
 	v->ms = (long long)(j->finished_ms - (j->started_ms ? j->started_ms
 							    : j->submitted_ms));
 	switch (j->outcome) {
 	case JOB_OK:
-		if (json_is_object(e) && strcmp(ecode, "KernelExit") == 0) {
+		if (r->has_error && kernel_str_eq(&e->code, "KernelExit")) {
 			v->failed = true;
 			v->code = "KernelDied";
 			snprintf(v->message, sizeof(v->message),
 				 "%s; the kernel restarted with fresh state "
 				 "and the files in /mnt/data were kept",
-				 str_or_empty(e, "message"));
-			v->stack = str_or_empty(e, "stack");
-		} else if (json_is_object(e)) {
+				 e->message.s);
+			v->stack = e->stack.s;
+		} else if (r->has_error) {
 			v->failed = true;
-			v->code = strcmp(ecode, "ImportNotAllowed") == 0
+			v->code = kernel_str_eq(&e->code, "ImportNotAllowed")
 					  ? "ImportNotAllowed"
 					  : "PythonError";
 			snprintf(v->message, sizeof(v->message), "%s: %s",
-				 str_or_empty(e, "name"),
-				 str_or_empty(e, "message"));
-			v->stack = str_or_empty(e, "stack");
-		} else if (json_is_true(json_object_get(r, "stdout_truncated")) ||
-			   json_is_true(json_object_get(r,
-							"stderr_truncated"))) {
+				 e->name.s, e->message.s);
+			v->stack = e->stack.s;
+		} else if (r->out_truncated || r->err_truncated) {
 			v->code = "OutputTruncated";
 			snprintf(v->message, sizeof(v->message),
 				 "the output was truncated at %llu bytes per "
@@ -112,7 +116,7 @@ job_view(const struct job *j, struct view *v)
 			 "interrupted with KeyboardInterrupt; the session's "
 			 "state was kept",
 			 j->timeout_s);
-		v->stack = str_or_empty(e, "stack");
+		v->stack = e->stack.s;
 		break;
 	case JOB_TIMEOUT_KILLED:
 		v->failed = true;
@@ -157,15 +161,15 @@ job_view(const struct job *j, struct view *v)
 	 * too, which is what LLM tools show the model. */
 	if (v->failed && j->outcome != JOB_OK && j->outcome != JOB_TIMEOUT)
 		snprintf(v->note, sizeof(v->note), "%s%s: %s\n",
-			 json_string_length(v->err) ? "\n" : "", v->code,
+			 v->err.len ? "\n" : "", v->code,
 			 v->message);
 }
 
-/* The kernel's stream text, or "" when absent or not a string. */
+/* The kernel's stream text ("" when it sent none) as a new string. */
 static json_t *
-stream_text(json_t *s)
+stream_text(const struct kernel_str *s)
 {
-	return json_is_string(s) ? json_incref(s) : json_string("");
+	return kernel_str_json(s);
 }
 
 static json_t *
@@ -180,14 +184,14 @@ error_obj(const struct view *v)
 static json_t *
 stderr_text(const struct view *v)
 {
-	size_t n = json_string_length(v->err), m = strlen(v->note);
+	size_t n = v->err.len, m = strlen(v->note);
 	json_t *o;
 	char *s;
 
-	if (m == 0 || !json_is_string(v->err))
-		return m ? json_string(v->note) : stream_text(v->err);
+	if (m == 0 || n == 0)
+		return m ? json_string(v->note) : stream_text(&v->err);
 	s = xmalloc(n + m);
-	memcpy(s, json_string_value(v->err), n);
+	memcpy(s, v->err.s, n);
 	memcpy(s + n, v->note, m);
 	o = json_stringn(s, n + m);
 	free(s);
@@ -197,19 +201,18 @@ stderr_text(const struct view *v)
 json_t *
 api_gen1_body(const struct job *j)
 {
+	const struct kernel_reply *r = reply_of(j);
 	struct view v;
-	json_t *props, *err, *result, *kres;
+	json_t *props, *err, *result;
 
 	job_view(j, &v);
-	kres = json_object_get(j->reply, "result");
-	result = result_gen1(kres, json_object_get(j->reply, "outputs"));
+	result = result_gen1(&r->value, r->outputs, r->noutputs);
 	props = json_pack("{s:s, s:s, s:o, s:o, s:o, s:I, s:o}", "$id", "2",
 			  "status", v.failed ? "Failure" : "Success", "stdout",
-			  stream_text(v.out), "stderr", stderr_text(&v),
+			  stream_text(&v.out), "stderr", stderr_text(&v),
 			  "result", result,
 			  "executionTimeInMilliseconds", (json_int_t)v.ms,
-			  "outputs",
-			  result_outputs(json_object_get(j->reply, "outputs")));
+			  "outputs", result_outputs(r->outputs, r->noutputs));
 	err = error_obj(&v);
 	if (err)
 		json_object_set_new(props, "error", err);
@@ -219,14 +222,15 @@ api_gen1_body(const struct job *j)
 json_t *
 api_gen2_body(const struct job *j, const char *identifier, bool async)
 {
+	const struct kernel_reply *r = reply_of(j);
 	struct view v;
 	json_t *body, *res, *err;
 	char status[32];
 
 	job_view(j, &v);
-	res = json_pack("{s:o, s:o, s:I}", "stdout", stream_text(v.out),
-			"stderr", stderr_text(&v), "executionTimeInMilliseconds",
-			(json_int_t)v.ms);
+	res = json_pack("{s:o, s:o, s:I}", "stdout", stream_text(&v.out),
+			"stderr", stderr_text(&v),
+			"executionTimeInMilliseconds", (json_int_t)v.ms);
 	if (j->kind == JOB_SHELL) {
 		/* LangChain's Bash tool reads int(status): the exit code.
 		 * A timeout reads 124 as with timeout(1); a killed kernel
@@ -245,15 +249,11 @@ api_gen2_body(const struct job *j, const char *identifier, bool async)
 				 "status", status, "exitCode",
 				 (json_int_t)code, "result", res);
 	} else {
-		json_t *kres = json_object_get(j->reply, "result");
-
 		json_object_set_new(res, "executionResult",
-				    result_gen2(kres, json_object_get(
-							      j->reply,
-							      "outputs")));
+				    result_gen2(&r->value, r->outputs,
+						r->noutputs));
 		json_object_set_new(res, "outputs",
-				    result_outputs(json_object_get(
-					    j->reply, "outputs")));
+				    result_outputs(r->outputs, r->noutputs));
 		body = json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", j->id,
 				 "identifier", identifier, "executionType",
 				 async ? "Asynchronous" : "Synchronous",
@@ -266,16 +266,15 @@ api_gen2_body(const struct job *j, const char *identifier, bool async)
 	return body;
 }
 
-/* Bytes the execution sent back: both streams and every rich output. */
+/* Bytes the execution sent back: both streams and every rich output
+ * (the valid ones, which are all the client gets). */
 static int64_t
-output_bytes(const json_t *reply)
+output_bytes(const struct kernel_reply *r)
 {
-	const json_t *outs = json_object_get(reply, "outputs"), *o;
-	size_t i, n = json_string_length(json_object_get(reply, "stdout")) +
-		      json_string_length(json_object_get(reply, "stderr"));
+	size_t i, n = r->out.len + r->err.len;
 
-	json_array_foreach (outs, i, o)
-		n += json_string_length(json_object_get(o, "data"));
+	for (i = 0; i < r->noutputs; i++)
+		n += r->outputs[i].data.len;
 	return (int64_t)n;
 }
 
@@ -474,6 +473,9 @@ submit(struct api_ctx *c, struct job *j, int gen, bool async,
 		return;
 	}
 	call->rq = c->rq;
+	/* While it waits in the queue, the loop looks whether the client
+	 * gave up (session.c, reap_abandoned). */
+	j->client_fd = http_client_fd(c->rq);
 	http_suspend(c->rq);
 	rc = session_submit(c->sp, s, j, &err);
 	if (rc < 0) {

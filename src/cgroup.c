@@ -40,6 +40,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -79,6 +80,10 @@ struct cgroup_root {
 	char *mnt[MAX_MOUNTS];                /* every cgroup mount point */
 	int nmnt;
 	char *record;         /* <state>/cgroups */
+	/* Groups are created and removed by the starter threads (start.c)
+	 * at once: grave_lock guards the grave list, the only state of r
+	 * that changes after cgroup_init(). */
+	pthread_mutex_t grave_lock;
 	struct cgroup *grave; /* removed groups still busy */
 };
 
@@ -543,6 +548,7 @@ cgroup_init(const char *state_dir, struct cgroup_root **out, char *why,
 
 	*out = NULL;
 	why[0] = '\0';
+	pthread_mutex_init(&r->grave_lock, NULL);
 	buf_init(&desc, 8192);
 	cgroup_make_tag(state_dir, r->tag, sizeof(r->tag));
 	r->record = xasprintf("%s/cgroups", state_dir);
@@ -793,7 +799,9 @@ cgroup_create(struct cgroup_root *r, const char *name,
 	for (p = name; *p; p++)
 		ENSURE((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'));
 	ENSURE(p > name && p - name < 64);
+	pthread_mutex_lock(&r->grave_lock);
 	grave_retry(r, false);
+	pthread_mutex_unlock(&r->grave_lock);
 	for (i = 0; i < r->nbase; i++) {
 		cg->dir[i] = xasprintf("%s/%s", r->base[i], name);
 		cg->serves[i] = r->serves[i];
@@ -947,10 +955,14 @@ cgroup_remove(struct cgroup_root *r, struct cgroup *cg)
 		/* Pid 1 is reaped, so its tasks are gone; the kernel may
 		 * still be releasing them.  Retry later, bounded. */
 		cg->give_up_ms = now_ms() + GRAVE_MS;
+		pthread_mutex_lock(&r->grave_lock);
 		cg->next = r->grave;
 		r->grave = cg;
+		pthread_mutex_unlock(&r->grave_lock);
 	}
+	pthread_mutex_lock(&r->grave_lock);
 	grave_retry(r, false);
+	pthread_mutex_unlock(&r->grave_lock);
 }
 
 void
@@ -983,7 +995,9 @@ cgroup_fini(struct cgroup_root *r)
 
 	if (r == NULL)
 		return;
+	pthread_mutex_lock(&r->grave_lock);
 	grave_retry(r, true);
+	pthread_mutex_unlock(&r->grave_lock);
 	for (i = 0; i < r->nbase; i++) {
 		int rc = 0;
 
@@ -1004,5 +1018,6 @@ cgroup_fini(struct cgroup_root *r)
 	for (i = 0; i < r->nmnt; i++)
 		free(r->mnt[i]);
 	free(r->record);
+	pthread_mutex_destroy(&r->grave_lock);
 	free(r);
 }

@@ -11,7 +11,8 @@
  * v2 is used when its memory and pids controllers are available, else v1
  * (memory, pids, cpu and, for usage figures, cpuacct, each its own
  * hierarchy).  The server calls these from its loop thread (and at start
- * and stop); none of it is thread-safe on its own.
+ * and stop) and its starter threads; cgroup_create() and cgroup_remove()
+ * may run in several threads at once, the rest is per group.
  */
 #ifndef SANDPOOL_CGROUP_H
 #define SANDPOOL_CGROUP_H

@@ -152,6 +152,8 @@ struct row {
 };
 
 static const char *const log_names[] = {"debug", "info", "warn", "error", NULL};
+/* In the order of enum start_backend (start.h). */
+static const char *const start_names[] = {"zygote", "launcher", NULL};
 
 #define T(f) S_TOP, offsetof(struct config, f), sizeof(((struct config *)0)->f)
 #define P(f)                                                                   \
@@ -205,15 +207,23 @@ static const struct row rows[] = {
 	 NULL, "keep executed code in the audit log, not just its hash"},
 	{"audit.retention_days", CT_UINT, 1, 3650, "30",
 	 T(audit_retention_days), NULL, NULL, "days audit rows are kept"},
+	{"zygote.max_forks", CT_UINT, 0, 100000000, "10000",
+	 T(zygote_max_forks), NULL, NULL,
+	 "sessions forked from one template before it is replaced; 0 = no "
+	 "limit"},
+	{"zygote.max_age", CT_UINT, 0, 30 * 86400, "3600", T(zygote_max_age),
+	 NULL, NULL, "s; a template's age before it is replaced; 0 = no limit"},
 	{"api_key", CT_KEY, 0, 0, NULL, S_TOP, 0, 0, NULL, NULL,
 	 "SECRET or NAME:SECRET; repeatable; none = auth off, loopback only"},
 
-	{"ready", CT_UINT, 0, 1024, "2", P(ready), NULL, NULL,
+	{"ready", CT_UINT, 0, 1024, "8", P(ready), NULL, NULL,
 	 "warm sandboxes kept started"},
-	{"max_sessions", CT_UINT, 1, 100000, "64", P(max_sessions), NULL, NULL,
-	 "live sessions, warm ones included"},
-	{"max_starting", CT_UINT, 1, 64, "2", P(max_starting), NULL, NULL,
-	 "sandboxes starting at once"},
+	{"max_sessions", CT_UINT, 1, 100000, "1000", P(max_sessions), NULL,
+	 NULL, "live sessions, warm ones included"},
+	{"max_starting", CT_UINT, 1, 64, "8", P(max_starting), NULL, NULL,
+	 "warm sandboxes starting at once"},
+	{"start", CT_ENUM, 0, 0, "zygote", P(start), NULL, start_names,
+	 "zygote, launcher"},
 	{"memory", CT_SIZE, 32 * MiB, TiB, "1G", P(memory), NULL, NULL,
 	 "cgroup memory.max per session (no swap)"},
 	{"pids", CT_UINT, 16, 65536, "256", P(pids), NULL, NULL,

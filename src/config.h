@@ -42,6 +42,7 @@ struct pool_config {
 	uint32_t timeout;       /* s; max and default execution timeout */
 	uint32_t cooldown;      /* s; idle session lifetime, 1..3600 */
 	char preload[256];      /* comma-separated modules to import warm */
+	int start;              /* enum start_backend: zygote, launcher */
 	bool egress;            /* false: netns with only lo */
 	uint64_t set_mask;      /* internal: keys set explicitly, by row */
 };
@@ -60,6 +61,8 @@ struct config {
 	uint32_t http_threads;   /* libmicrohttpd worker threads */
 	uint32_t max_connections;
 	uint64_t uid_base;       /* first host uid of the sandbox uid range */
+	uint32_t zygote_max_forks; /* forks per template; 0 = no limit */
+	uint32_t zygote_max_age;   /* s; a template's life; 0 = no limit */
 	uint64_t upload_max;     /* bytes; one uploaded file */
 	bool url_allow_private;  /* allow URL inputs to private addresses */
 	uint64_t url_max_bytes;  /* bytes; one fetched URL */

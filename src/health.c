@@ -10,10 +10,11 @@
 #define _GNU_SOURCE
 #include "health.h"
 
+#include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "log.h"
+#include "pool.h"
 #include "session.h"
 
 #define PROBE_TIMEOUT_S 60
@@ -27,13 +28,10 @@ struct probe_call {
 static bool
 probe_passed(const struct job *j)
 {
-	const json_t *res = json_object_get(j->reply, "result");
-	const char *kind = json_string_value(json_object_get(res, "kind"));
-	const char *text = json_string_value(json_object_get(res, "text"));
+	const struct kernel_reply *r = j->reply;
 
-	return j->outcome == JOB_OK &&
-	       !json_is_object(json_object_get(j->reply, "error")) && kind &&
-	       strcmp(kind, "int") == 0 && text && strcmp(text, "2") == 0;
+	return j->outcome == JOB_OK && r != NULL && !r->has_error &&
+	       r->value.kind == KV_INT && kernel_str_eq(&r->value.text, "2");
 }
 
 static void
@@ -48,7 +46,11 @@ probe_done(struct job *j, void *arg)
 		sp->probe_state = HEALTH_PROBE_OK;
 	} else {
 		sp->probe_state = HEALTH_PROBE_IDLE;
-		sp->probe_next_ms = now_ms() + HEALTH_RETRY_MS;
+		/* Cancelled: its template was not up yet; try again as
+		 * soon as one is (start_warm_ok). */
+		sp->probe_next_ms = now_ms() + (j->outcome == JOB_CANCELLED
+							? HEALTH_SOON_MS
+							: HEALTH_RETRY_MS);
 	}
 	pthread_mutex_unlock(&sp->lock);
 	if (ok)
@@ -70,6 +72,7 @@ health_tick(struct sandpool *sp)
 	struct probe_call *c;
 	struct session *s = NULL;
 	struct job *j;
+	int rc;
 
 	if (sp->probe_state != HEALTH_PROBE_IDLE || sp->stopping ||
 	    now_ms() < sp->probe_next_ms)
@@ -79,8 +82,10 @@ health_tick(struct sandpool *sp)
 	c->sp = sp;
 	j->done = probe_done;
 	j->arg = c;
-	if (session_probe(sp, j, &s) < 0) {
-		sp->probe_next_ms = now_ms() + HEALTH_RETRY_MS;
+	rc = pool_probe(sp, j, &s);
+	if (rc < 0) {
+		sp->probe_next_ms = now_ms() + (rc == -EAGAIN ? HEALTH_SOON_MS
+							      : HEALTH_RETRY_MS);
 		job_free(j);
 		free(c);
 		return;

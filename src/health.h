@@ -3,7 +3,7 @@
  * health.h: the startup probe.  GET /health is liveness (the process
  * answers); GET /health/startup is readiness, which DESIGN.md §3 defines
  * as "the pools are filled and a probe ran 1+1 in a sandbox".  The probe
- * runs once at startup on a sandbox of its own (session_probe), retried
+ * runs once at startup on a sandbox of its own (pool_probe), retried
  * every second until it answers 2; readiness is then latched, so a pool
  * refilling behind a new session does not turn the probe back to 503.
  */
@@ -20,6 +20,7 @@
 #define HEALTH_PROBE_OK 2
 
 #define HEALTH_RETRY_MS 1000
+#define HEALTH_SOON_MS 20 /* the template was not up yet */
 
 /* Loop thread, sp->lock held: start the probe when it is due. */
 void health_tick(struct sandpool *sp);

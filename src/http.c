@@ -197,6 +197,15 @@ http_reply_fd(struct http_req *rq, unsigned status, int fd, uint64_t size,
 	queue(rq, status, r);
 }
 
+int
+http_client_fd(struct http_req *rq)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		rq->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+	return ci ? ci->connect_fd : -1;
+}
+
 void
 http_suspend(struct http_req *rq)
 {

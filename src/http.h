@@ -69,6 +69,13 @@ void http_reply_empty(struct http_req *rq, unsigned status);
 void http_reply_fd(struct http_req *rq, unsigned status, int fd,
 		   uint64_t size, const char *const *headers);
 
+/*
+ * The client's socket, for the loop thread to peek at while the request
+ * is suspended (has the client gone?): MHD does not watch a suspended
+ * connection, and keeps it open until it is resumed.  -1 if unknown.
+ */
+int http_client_fd(struct http_req *rq);
+
 /* Suspend the connection before handing work to another thread. */
 void http_suspend(struct http_req *rq);
 /* From any thread: answer a suspended request and resume it.  body is

@@ -18,12 +18,15 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "sandbox.h"
+#include "sandbox_child.h"
 
 /* Where PROGRAM starts: the session's files. */
 #define INIT_CWD "/mnt/data"
@@ -70,6 +73,30 @@ init_exec_program(const struct init_cfg *cfg)
 	init_fail(cfg->errfd, 127, 0, e.msg);
 }
 
+/*
+ * PROGRAM's side of the fork of a zygote child: what init_exec_program()
+ * and the exec would do, short of the exec itself.
+ */
+static void
+init_return_program(const struct init_cfg *cfg)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* The error pipe's last copy: EOF tells the host side that the
+	 * sandbox is complete, as a successful execve would. */
+	close(cfg->errfd);
+	if (sandbox_child_close_fds(cfg->ctl ? 4 : 3, cfg->keep_fds,
+				    cfg->nkeep) < 0)
+		_exit(127);
+	/* The uid change made us non-dumpable, which an execve would have
+	 * undone; without it /proc/self would be root's and the kernel's
+	 * own /proc files unreadable to it, unlike a launcher session. */
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		_exit(127);
+}
+
 /* An exit status in the shell's convention. */
 static int
 init_status_code(int status)
@@ -81,51 +108,26 @@ init_status_code(int status)
 	return 1;
 }
 
-void
-init_run(const struct init_cfg *cfg)
+/* The signals init waits for: SIGCHLD and the forwarded ones. */
+static void
+init_sigset(sigset_t *set)
 {
-	struct signalfd_siginfo si;
-	sigset_t set;
-	pid_t program, pid;
 	size_t i;
-	int sfd, fd, status;
 
-	/* Block what we wait for before forking, so nothing is lost
-	 * between the fork and the first read. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
+	sigemptyset(set);
+	sigaddset(set, SIGCHLD);
 	for (i = 0; i < sizeof(init_forwarded) / sizeof(init_forwarded[0]);
 	     i++)
-		sigaddset(&set, init_forwarded[i]);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		init_fail(cfg->errfd, 1, -errno, "init: sigprocmask");
-	sfd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (sfd < 0)
-		init_fail(cfg->errfd, 1, -errno, "init: signalfd");
+		sigaddset(set, init_forwarded[i]);
+}
 
-	/* Without --stdio PROGRAM (and init) hold nothing of the host's. */
-	if (!cfg->stdio) {
-		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 ||
-		    dup2(fd, 2) < 0)
-			init_fail(cfg->errfd, 1, -errno, "init: /dev/null");
-		if (fd > 2)
-			close(fd);
-	}
-	if (chdir(INIT_CWD) < 0)
-		init_fail(cfg->errfd, 1, -errno, "init: chdir " INIT_CWD);
-
-	program = fork();
-	if (program < 0)
-		init_fail(cfg->errfd, 1, -errno, "init: fork");
-	if (program == 0)
-		init_exec_program(cfg);
-
-	/* PROGRAM has its own copies: the launcher now waits only for
-	 * PROGRAM's exec, and the server sees EOF on fd 3 when PROGRAM
-	 * exits even if init were to linger. */
-	close(cfg->errfd);
-	close(3);
+/* Reap and forward until PROGRAM exits, then exit with its status. */
+static void __attribute__((noreturn))
+init_loop(int sfd, pid_t program)
+{
+	struct signalfd_siginfo si;
+	pid_t pid;
+	int status;
 
 	for (;;) {
 		ssize_t n = read(sfd, &si, sizeof(si));
@@ -148,4 +150,117 @@ init_run(const struct init_cfg *cfg)
 				_exit(init_status_code(status));
 		}
 	}
+}
+
+/*
+ * A zygote child's pid 1 leaves the template's image behind: it would
+ * hold a copy of every page of the template that PROGRAM or the
+ * template writes later (megabytes per session).  It execs the launcher
+ * binary's init instead (init_adopt), from a sealed memfd the server
+ * made of it: the binary itself is outside the sandbox, and Landlock,
+ * already in force, allows executing only under /usr, but it does not
+ * govern a memfd, which has no path.  The signal mask and anything
+ * pending survive the exec, and so do seccomp, Landlock, the uids and
+ * the rlimits.  Returns only if the exec failed (a host with
+ * vm.memfd_noexec = 2); the caller then stays the init in place.
+ */
+static void
+init_reexec(const struct init_cfg *cfg, pid_t program)
+{
+	static char *const no_env[] = {NULL};
+	char pid[16];
+	char *argv[4];
+
+	if (cfg->init_fd < 0 ||
+	    fcntl(cfg->init_fd, F_SETFD, FD_CLOEXEC) < 0)
+		return;
+	snprintf(pid, sizeof(pid), "%d", (int)program);
+	argv[0] = (char *)"sandpool-init";
+	argv[1] = (char *)"--zygote-init";
+	argv[2] = pid;
+	argv[3] = NULL;
+	fexecve(cfg->init_fd, argv, no_env);
+}
+
+int
+init_run(const struct init_cfg *cfg)
+{
+	sigset_t set;
+	pid_t program;
+	size_t i;
+	int sfd, fd;
+
+	/* Block what we wait for before forking, so nothing is lost
+	 * between the fork and the first read. */
+	init_sigset(&set);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		init_fail(cfg->errfd, 1, -errno, "init: sigprocmask");
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0)
+		init_fail(cfg->errfd, 1, -errno, "init: signalfd");
+
+	/* Without --stdio PROGRAM (and init) hold nothing of the host's. */
+	if (!cfg->stdio) {
+		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 ||
+		    dup2(fd, 2) < 0)
+			init_fail(cfg->errfd, 1, -errno, "init: /dev/null");
+		if (fd > 2)
+			close(fd);
+	}
+	if (chdir(INIT_CWD) < 0)
+		init_fail(cfg->errfd, 1, -errno, "init: chdir " INIT_CWD);
+
+	program = fork();
+	if (program < 0)
+		init_fail(cfg->errfd, 1, -errno, "init: fork");
+	if (program == 0) {
+		if (cfg->argv == NULL) {
+			init_return_program(cfg);
+			return 0;
+		}
+		init_exec_program(cfg);
+	}
+	/* The same name for both backends (a zygote child would show the
+	 * template's); the launcher's child is "sandpool-sandbo". */
+	prctl(PR_SET_NAME, "sandpool-init", 0, 0, 0);
+
+	/* PROGRAM has its own copies: the launcher now waits only for
+	 * PROGRAM's exec, and the server sees EOF on fd 3 when PROGRAM
+	 * exits even if init were to linger. */
+	close(cfg->errfd);
+	close(3);
+	for (i = 0; i < cfg->nkeep; i++)
+		close(cfg->keep_fds[i]);
+	if (cfg->argv == NULL)
+		init_reexec(cfg, program);
+	init_loop(sfd, program);
+}
+
+int
+init_adopt(int argc, char **argv)
+{
+	sigset_t set;
+	long program;
+	char *end = NULL;
+	int sfd;
+
+	if (argc != 3 || strcmp(argv[1], "--zygote-init") != 0)
+		return 2;
+	program = strtol(argv[2], &end, 10);
+	if (end == argv[2] || *end != '\0' || program < 2)
+		return 2;
+	/* What init_run() blocked is still blocked (and pending). */
+	init_sigset(&set);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		_exit(1);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0)
+		_exit(1);
+	/* Nothing but the signalfd (and /dev/null on 0-2). */
+	if (sfd != 3 && close_range(3, (unsigned int)sfd - 1, 0) < 0)
+		_exit(1);
+	close_range((unsigned int)sfd + 1, ~0U, 0);
+	prctl(PR_SET_NAME, "sandpool-init", 0, 0, 0);
+	init_loop(sfd, (pid_t)program);
 }

@@ -7,13 +7,20 @@
 #define SANDPOOL_INIT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct init_cfg {
-	char *const *argv; /* PROGRAM and its arguments; argv[0] absolute */
-	char *const *envp; /* PROGRAM's whole environment */
+	char *const *argv; /* PROGRAM and its arguments; argv[0] absolute;
+			    * NULL: PROGRAM is this image (zygote child) */
+	char *const *envp; /* PROGRAM's whole environment (with argv) */
 	int errfd;	   /* close-on-exec write end of the error pipe */
 	bool stdio;	   /* PROGRAM keeps fds 0-2 instead of /dev/null */
 	bool ctl;	   /* fd 3 is the control socket, passed to PROGRAM */
+	const int *keep_fds; /* zygote child: more fds PROGRAM keeps */
+	size_t nkeep;
+	int init_fd;	   /* zygote child: a memfd of the launcher binary,
+			    * which pid 1 re-execs into (init_adopt); -1:
+			    * stay in place */
 };
 
 /*
@@ -23,9 +30,22 @@ struct init_cfg {
  * fork, so the launcher sees EOF once PROGRAM runs.  Then reaps every
  * child, forwards SIGINT, SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 to PROGRAM,
  * and when PROGRAM exits calls _exit() with its status (128+signal if it
- * was killed).  Never returns and never calls exit(): no atexit handlers
- * or LeakSanitizer run under the seccomp filter.
+ * was killed).  The init never returns and never calls exit(): no atexit
+ * handlers or LeakSanitizer run under the seccomp filter.
+ *
+ * With cfg->argv NULL (a zygote child) PROGRAM is not exec'd: init_run()
+ * returns 0 in PROGRAM's process, with fds 0-3 only (the error pipe
+ * closed), an empty signal mask and cwd /mnt/data; what the kernel would
+ * reset at an exec is the caller's to restore.
  */
-void init_run(const struct init_cfg *cfg) __attribute__((noreturn));
+int init_run(const struct init_cfg *cfg);
+
+/*
+ * `sandpool-sandbox --zygote-init PID` (argv[1..2]): the init of a zygote
+ * child, exec'd by its pid 1 (see init_run) with PROGRAM already forked
+ * as PID and the init's signals blocked.  Never returns but for bad
+ * arguments (2).
+ */
+int init_adopt(int argc, char **argv);
 
 #endif

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * loop.c: the event loop thread.  It owns no state of its own: every
- * event is handed to session.c under sp->lock, and the callbacks of jobs
- * that finished meanwhile run after the lock is dropped, so that an HTTP
- * layer resuming a connection never holds the session lock.
+ * event is handed to session.c (under sp->lock, but for the reading of
+ * the kernels' frames), and the callbacks of jobs that finished meanwhile
+ * run after the lock is dropped, so that an HTTP layer resuming a
+ * connection never holds the session lock.
  */
 #define _GNU_SOURCE
 #include "loop.h"
@@ -34,11 +35,19 @@ run_callbacks(struct job *j)
 	}
 }
 
+/*
+ * One batch of events in three steps: the control sockets are read and
+ * their frames decoded without the lock (a reply can be 64 MiB of JSON);
+ * then, under the lock, their messages are applied before any pid 1
+ * exit of the same batch (what a kernel wrote before it died counts),
+ * then the rest.
+ */
 static void *
 loop_main(void *arg)
 {
 	struct sandpool *sp = arg;
 	struct epoll_event ev[MAX_EVENTS];
+	struct session_input in[MAX_EVENTS];
 	int timeout = 0;
 
 	for (;;) {
@@ -51,7 +60,21 @@ loop_main(void *arg)
 			log_warn("epoll_wait");
 			n = 0;
 		}
+		/* Only this thread frees sessions or closes their control
+		 * sockets, so both are safe to use unlocked here. */
+		for (i = 0; i < n; i++) {
+			struct watch *w = ev[i].data.ptr;
+
+			if (w->kind == W_CTL)
+				session_read_ctl(w->s, ev[i].events, &in[i]);
+		}
 		pthread_mutex_lock(&sp->lock);
+		for (i = 0; i < n; i++) {
+			struct watch *w = ev[i].data.ptr;
+
+			if (w->kind == W_CTL)
+				session_on_ctl(sp, w->s, &in[i]);
+		}
 		for (i = 0; i < n; i++) {
 			struct watch *w = ev[i].data.ptr;
 
@@ -69,11 +92,7 @@ loop_main(void *arg)
 					log_warn("wakefd");
 				break;
 			}
-			case W_REPORT:
-				session_on_report(sp, w->s);
-				break;
 			case W_CTL:
-				session_on_ctl(sp, w->s, ev[i].events);
 				break;
 			case W_PID:
 				session_on_exit(sp, w->s);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * loop.h: the server's event loop thread.  One epoll set watches every
- * sandbox's control socket, pidfd and launcher report, plus an eventfd that
- * HTTP threads poke after queueing work.  Timers (execution deadlines,
+ * sandbox's control socket, pidfd and OOM notification, plus an eventfd
+ * that HTTP and starter threads poke after queueing work.  Timers (execution deadlines,
  * kill grace, cooldown) are folded into the epoll timeout.
  */
 #ifndef SANDPOOL_LOOP_H

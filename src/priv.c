@@ -22,7 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -30,6 +32,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "idmap.h"
 #include "log.h"
 #include "util.h"
 
@@ -266,6 +269,142 @@ out:
 		if (cg[i] >= 0)
 			close(cg[i]);
 	return -rc;
+}
+
+int
+priv_template_spawn(const struct priv_template *req, pid_t *pid)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	const char *argv[32 + 2 * 64];
+	char uidbuf[24];
+	static char *const empty_env[] = {NULL};
+	int src[3] = {req->chan_fd, req->runtime_fd, req->ext_fd};
+	int tmp[3] = {-1, -1, -1};
+	size_t n = 0, i;
+	int rc = 0;
+
+	snprintf(uidbuf, sizeof(uidbuf), "%u", (unsigned)req->uid);
+	argv[n++] = req->sandbox_bin;
+	argv[n++] = "--template";
+	argv[n++] = "--uid";
+	argv[n++] = uidbuf;
+	for (i = 0; req->env && req->env[i] && n < ARRAY_SIZE(argv) - 12;
+	     i++) {
+		argv[n++] = "--env";
+		argv[n++] = req->env[i];
+	}
+	argv[n++] = "--";
+	argv[n++] = req->python;
+	argv[n++] = "-I";
+	argv[n++] = "/proc/self/fd/4/zygote.py";
+	argv[n++] = "--chan";
+	argv[n++] = "3";
+	argv[n++] = "--ext";
+	argv[n++] = "/proc/self/fd/5";
+	argv[n] = NULL;
+	/* Out of the way of 3-5 first (dup2 onto itself would keep
+	 * FD_CLOEXEC). */
+	for (i = 0; i < 3; i++) {
+		tmp[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 10);
+		if (tmp[i] < 0) {
+			rc = -errno;
+			goto out;
+		}
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	for (i = 0; i < 3; i++)
+		posix_spawn_file_actions_adddup2(&fa, tmp[i], (int)(3 + i));
+	spawnattr_clean(&at);
+	rc = -posix_spawn(pid, req->sandbox_bin, &fa, &at,
+			  (char *const *)argv, empty_env);
+	posix_spawnattr_destroy(&at);
+	posix_spawn_file_actions_destroy(&fa);
+out:
+	for (i = 0; i < 3; i++)
+		if (tmp[i] >= 0)
+			close(tmp[i]);
+	return rc;
+}
+
+int
+priv_memfd_copy(const char *path, const char *name)
+{
+	int in = open(path, O_RDONLY | O_CLOEXEC), fd = -1, err;
+	struct stat st;
+	off_t off = 0;
+
+	if (in < 0 || fstat(in, &st) < 0)
+		goto fail;
+	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		goto fail;
+	while (off < st.st_size)
+		if (sendfile(fd, in, &off, (size_t)(st.st_size - off)) <= 0)
+			goto fail;
+	/* Nobody changes it once made: not we, not a sandbox. */
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+					   F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+		goto fail;
+	close(in);
+	return fd;
+fail:
+	err = errno;
+	if (in >= 0)
+		close(in);
+	if (fd >= 0)
+		close(fd);
+	errno = err;
+	return -1;
+}
+
+/* The parent pid of pid, from /proc/<pid>/stat. */
+static int
+parent_of(int procdir, pid_t *ppid)
+{
+	char buf[512], *p;
+	ssize_t n;
+	int fd = openat(procdir, "stat", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	/* "pid (comm) state ppid ...": comm may hold anything, so parse
+	 * from the last ')'. */
+	p = strrchr(buf, ')');
+	if (p == NULL || sscanf(p + 1, " %*c %d", ppid) != 1)
+		return -EIO;
+	return 0;
+}
+
+int
+priv_zygote_release(pid_t pid, uint64_t uid0, int release_fd)
+{
+	char path[32];
+	pid_t ppid = 0;
+	int dir, rc;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	dir = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return -errno;
+	/* Our child cannot be reaped by anyone else, so its pid cannot be
+	 * reused under us; anything else is not a sandbox of ours. */
+	rc = parent_of(dir, &ppid);
+	if (rc == 0 && ppid != getpid())
+		rc = -ESRCH;
+	if (rc == 0)
+		rc = idmap_write(dir, uid0);
+	close(dir);
+	if (rc == 0 && write(release_fd, "x", 1) != 1)
+		rc = -errno;
+	return rc;
 }
 
 /* The reaper's life: wait for the server's word or its death. */

@@ -67,6 +67,40 @@ int priv_sandbox_spawn(const struct priv_spawn *req, pid_t *launcher_pid);
 int priv_run_capture(char *const *argv, char *const *envp, size_t cap,
 		     uint32_t timeout_ms, char **out);
 
+struct priv_template {
+	const char *sandbox_bin;  /* runs `--template` */
+	const char *python;       /* the interpreter */
+	uid_t uid;                /* the template's host uid (no caps) */
+	const char *const *env;   /* its whole environment, NULL-ended */
+	int chan_fd;              /* becomes fd 3: its socket to us */
+	int runtime_fd;           /* becomes fd 4: O_PATH of runtime/ */
+	int ext_fd;               /* becomes fd 5: the extension, O_RDONLY */
+};
+
+/*
+ * Start a zygote template: `sandpool-sandbox --template` drops to
+ * req->uid and execs `python3 -I /proc/self/fd/4/zygote.py` with fds 3-5
+ * as above, stdin and stdout on /dev/null and our stderr.  posix_spawn,
+ * so safe from a threaded process.  Returns 0 and its pid, or -errno.
+ */
+int priv_template_spawn(const struct priv_template *req, pid_t *pid);
+
+/*
+ * A zygote template cloned pid as pid 1 of a new sandbox: check that it
+ * is our child (CLONE_PARENT; a template is less trusted than we are),
+ * write its uid and gid maps for host uid uid0, and release it by
+ * writing one byte to release_fd.  Returns 0 or -errno (the caller then
+ * kills and reaps pid).
+ */
+int priv_zygote_release(pid_t pid, uint64_t uid0, int release_fd);
+
+/*
+ * A sealed, close-on-exec memfd holding a copy of the file at path
+ * (named name), for a sandbox to exec without seeing the file.  Returns
+ * the fd, or -1 with errno set.
+ */
+int priv_memfd_copy(const char *path, const char *name);
+
 struct cgroup_root;
 
 /*

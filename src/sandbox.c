@@ -19,8 +19,8 @@
  *    server's child (the server holds its pidfd), and exits at once; with
  *    --wait (tests) it waits for the sandbox and exits with its status.
  *
- *  - The child: pid 1 of the new pid namespace.  sandbox_child_main() is its
- *    setup ritual, one step per line in the order of platform-notes'
+ *  - The child: pid 1 of the new pid namespace.  sandbox_child_enter() is
+ *    its setup ritual (shared with the zygote backend), one step per line in the order of platform-notes'
  *    recipe: join the cgroups, become inside-root, cgroup namespace,
  *    hostname, lo, the mount plan (mount.c), then the drop: setsid,
  *    signals, bounding set, groups and uids to 1000, capabilities to zero,
@@ -57,7 +57,6 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -67,9 +66,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "idmap.h"
+#include "init.h"
 #include "log.h"
 #include "sandbox_child.h"
 #include "sandbox_opts.h"
+#include "sandbox_template.h"
 #include "util.h"
 
 #if !defined(__x86_64__) && !defined(__aarch64__)
@@ -98,22 +100,6 @@ struct launcher {
 	bool ctl;	  /* fd 3 was open at start: the control socket */
 	sigset_t fwd;	  /* forwarded_signals, blocked with --wait */
 };
-
-int
-sandbox_errf(struct sandbox_err *e, int rc, const char *fmt, ...)
-{
-	char what[sizeof(e->msg)];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	if (rc < 0)
-		snprintf(e->msg, sizeof(e->msg), "%s: %s", what, strerror(-rc));
-	else
-		snprintf(e->msg, sizeof(e->msg), "%s", what);
-	return rc;
-}
 
 static void
 close_fd(int *fd)
@@ -144,66 +130,22 @@ fd_hygiene(struct launcher *l)
 	return 0;
 }
 
-/*
- * A detached copy of the mount tree at path, with attr set on every mount
- * in it.  O_NOFOLLOW and O_DIRECTORY: path must be a real directory.
- */
+/* A detached copy of the tree at path (util.c's fd_open_tree). */
 static int
 open_tree_at(const char *path, uint64_t attr, int *out,
 	     struct sandbox_err *e)
 {
-	struct mount_attr ma = {.attr_set = attr, .propagation = MS_PRIVATE};
-	int dir = -1, tree = -1, rc = 0;
+	int rc = fd_open_tree(path, attr, out);
 
-	dir = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (dir < 0) {
-		rc = sandbox_errf(e, -errno, "open %s", path);
-		goto out;
-	}
-	/* AT_RECURSIVE: like MS_BIND|MS_REC, submounts come along. */
-	tree = open_tree(dir, "",
-			 AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
-				 AT_RECURSIVE);
-	if (tree < 0) {
-		rc = sandbox_errf(e, -errno, "open_tree %s", path);
-		goto out;
-	}
-	if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &ma,
-			  sizeof(ma)) < 0) {
-		rc = sandbox_errf(e, -errno, "mount_setattr %s", path);
-		goto out;
-	}
-	*out = tree;
-	tree = -1;
-out:
-	close_fd(&dir);
-	close_fd(&tree);
-	return rc;
-}
-
-/* Write one map file in a single write(), as the kernel requires. */
-static int
-write_map(int procdir, const char *name, const char *map)
-{
-	int fd = openat(procdir, name, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-	int rc = 0;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, map, strlen(map));
-	if (n < 0)
-		rc = -errno;
-	else if ((size_t)n != strlen(map))
-		rc = -EIO;
-	close(fd);
-	return rc;
+	if (rc < 0)
+		return sandbox_errf(e, rc, "open_tree %s", path);
+	return 0;
 }
 
 static int
 write_maps(const struct launcher *l, struct sandbox_err *e)
 {
-	char path[32], map[64];
+	char path[32];
 	uint64_t x = l->o->uid_base;
 	int dir = -1, rc = 0;
 
@@ -219,14 +161,7 @@ write_maps(const struct launcher *l, struct sandbox_err *e)
 		rc = sandbox_errf(e, -errno, "child died before its maps");
 		goto out;
 	}
-	/* Inside root for the setup, inside 1000 for everything else: two
-	 * host ids per session.  setgroups stays "allow" (notes §1). */
-	snprintf(map, sizeof(map), "0 %llu 1\n%d %llu 1\n",
-		 (unsigned long long)x, SANDBOX_UID,
-		 (unsigned long long)(x + SANDBOX_UID));
-	rc = write_map(dir, "uid_map", map);
-	if (rc == 0)
-		rc = write_map(dir, "gid_map", map);
+	rc = idmap_write(dir, x);
 	if (rc < 0)
 		sandbox_errf(e, rc, "write uid/gid map");
 out:
@@ -238,9 +173,7 @@ out:
 static int
 launcher_start(struct launcher *l, struct sandbox_err *e)
 {
-	unsigned long flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS |
-			      CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |
-			      CLONE_PIDFD | SIGCHLD;
+	unsigned long flags = SANDBOX_CLONE_NS | CLONE_PIDFD | SIGCHLD;
 	size_t i;
 	int rc;
 
@@ -274,18 +207,29 @@ launcher_start(struct launcher *l, struct sandbox_err *e)
 	if (l->pid < 0)
 		return sandbox_errf(e, -errno, "clone");
 	if (l->pid == 0) {
+		const struct sandbox_opts *o = l->o;
 		struct sandbox_child c = {
-			.o = l->o,
+			.hostname = o->hostname,
+			.tmp_size = o->tmp_size,
+			.pids = o->pids,
+			.fsize = o->fsize,
+			.cgroup_fds = o->cgroup_fds,
+			.ncgroup = o->ncgroup,
 			.release_fd = l->release[0],
 			.errfd = l->errp[1],
 			.data_tree = l->data_tree,
 			.runtime_tree = l->runtime_tree,
-			.ctl = l->ctl,
+			.ctl_fd = l->ctl ? 3 : -1,
+			.init_fd = -1,
+			.stdio = o->stdio,
+			.argv = o->argv,
+			.envp = o->env,
 		};
 
 		close(l->release[1]);
 		close(l->errp[0]);
-		sandbox_child_main(&c);
+		sandbox_child_enter(&c);
+		_exit(EXIT_SETUP_FAILED); /* not reached: argv is set */
 	}
 	close_fd(&l->release[0]);
 	close_fd(&l->errp[1]);
@@ -403,6 +347,10 @@ main(int argc, char **argv)
 	size_t i;
 	int rc, code;
 
+	if (argc > 1 && strcmp(argv[1], "--template") == 0)
+		return sandbox_template_main(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "--zygote-init") == 0)
+		return init_adopt(argc, argv);
 	if (sandbox_opts_parse(argc, argv, &o, &e) < 0) {
 		fprintf(stderr, "sandpool-sandbox: %s\n", e.msg);
 		sandbox_opts_usage(stderr);

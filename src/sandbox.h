@@ -9,6 +9,7 @@
 #ifndef SANDPOOL_SANDBOX_H
 #define SANDPOOL_SANDBOX_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,8 +18,17 @@
 #define SANDBOX_UID 1000
 #define SANDBOX_GID 1000
 
+/* The namespaces of every sandbox, whichever backend starts it; the
+ * cgroup namespace comes later, after the attach (sandbox_child.c). */
+#define SANDBOX_CLONE_NS                                                     \
+	(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET |          \
+	 CLONE_NEWIPC | CLONE_NEWUTS)
+
+#define SANDBOX_HOSTNAME_MAX 63
+
 /* Caps on what the caller may hand us (all of it sizes arrays here). */
 #define SANDBOX_MAX_CGROUP_FDS 8
+#define SANDBOX_MAX_KEEP_FDS 32
 #define SANDBOX_MAX_ENV 256
 #define SANDBOX_MAX_ENV_LEN 32768 /* bytes, one K=V string */
 #define SANDBOX_MAX_ARGS 256

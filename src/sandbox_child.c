@@ -1,20 +1,28 @@
 // SPDX-License-Identifier: MIT
 /*
- * sandbox_child.c: the launcher child's setup ritual (nsjail's
- * containProc): sandbox_child_main() reads top to bottom, one step per
- * line with its reason, in the order of platform-notes' recipe.  It runs
- * as pid 1 of the new namespaces, single-threaded in a fresh image, so
- * malloc is fine.  A failing step reports through the close-on-exec error
- * pipe and exits; the theory of operation is at the top of sandbox.c.
+ * sandbox_child.c: the sandbox-entry ritual (nsjail's containProc):
+ * sandbox_child_enter() reads top to bottom, one step per line with its
+ * reason, in the order of platform-notes' recipe.  Both start backends
+ * run it, so a launcher-started and a zygote-forked session get exactly
+ * the same sandbox: the launcher's child (sandbox.c) and the child that
+ * a zygote template clones (zygote_py.c).  It runs as pid 1 of the new
+ * namespaces, single-threaded (a fresh image, or a fork of a
+ * single-threaded template), so malloc is fine.  A failing step reports
+ * through the error pipe and exits; the theory of operation is at the
+ * top of sandbox.c, the zygote's in docs/ARCHITECTURE.md.
  */
 #define _GNU_SOURCE
 #include "sandbox_child.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/ioctl.h>
@@ -32,6 +40,40 @@
 
 /* Exit status of a child whose setup failed (the launcher reports it). */
 #define EXIT_SETUP_FAILED 1
+
+int
+sandbox_errf(struct sandbox_err *e, int rc, const char *fmt, ...)
+{
+	char what[sizeof(e->msg)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (rc < 0)
+		snprintf(e->msg, sizeof(e->msg), "%s: %s", what, strerror(-rc));
+	else
+		snprintf(e->msg, sizeof(e->msg), "%s", what);
+	return rc;
+}
+
+bool
+sandbox_child_hostname_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > SANDBOX_HOSTNAME_MAX || s[0] == '-' ||
+	    s[n - 1] == '-')
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-'))
+			return false;
+	}
+	return true;
+}
 
 /* Die with a message on the error pipe, if rc is a failure. */
 static void
@@ -63,45 +105,90 @@ wait_release(int fd)
 }
 
 static int
-join_cgroups(const struct sandbox_opts *o)
+join_cgroups(const struct sandbox_child *c)
 {
 	size_t i;
 	int rc = 0;
 
-	for (i = 0; i < o->ncgroup; i++) {
+	for (i = 0; i < c->ncgroup; i++) {
 		/* "0" is the writer itself, for tasks and cgroup.procs. */
-		if (rc == 0 && write(o->cgroup_fds[i], "0", 1) != 1)
+		if (rc == 0 && write(c->cgroup_fds[i], "0", 1) != 1)
 			rc = -errno;
-		close(o->cgroup_fds[i]);
+		close(c->cgroup_fds[i]);
 	}
 	return rc;
 }
 
-/* Close every fd but 0-3 (stdio, control socket) and the setup fds. */
+/* Move *fd off fd 3 (which the control socket takes). */
 static int
-close_other_fds(const struct sandbox_child *c)
+clear_fd3(int *fd)
 {
-	int keep[] = {c->errfd, c->data_tree, c->runtime_tree};
-	unsigned int lo = 4;
-	size_t i, j;
+	int nfd;
 
-	/* Sort the three (insertion sort), then close the gaps. */
-	for (i = 1; i < ARRAY_SIZE(keep); i++)
-		for (j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
-			int t = keep[j];
+	if (*fd != 3)
+		return 0;
+	nfd = fcntl(3, F_DUPFD_CLOEXEC, 4);
+	if (nfd < 0)
+		return -errno;
+	*fd = nfd;
+	return 0;
+}
 
-			keep[j] = keep[j - 1];
-			keep[j - 1] = t;
-		}
-	for (i = 0; i < ARRAY_SIZE(keep); i++) {
-		unsigned int k = (unsigned int)keep[i];
+static int
+cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
 
-		if (k > lo && close_range(lo, k - 1, 0) < 0)
+	return (x > y) - (x < y);
+}
+
+/* Close every fd from lo up but those in keep[0..n) (sorted here). */
+static int
+close_all_but(unsigned int lo, int *keep, size_t n)
+{
+	size_t i;
+
+	qsort(keep, n, sizeof(*keep), cmp_int);
+	for (i = 0; i < n; i++) {
+		if (keep[i] < 0 || (unsigned int)keep[i] < lo)
+			continue;
+		if ((unsigned int)keep[i] > lo &&
+		    close_range(lo, (unsigned int)keep[i] - 1, 0) < 0)
 			return -errno;
-		if (k + 1 > lo)
-			lo = k + 1;
+		lo = (unsigned int)keep[i] + 1;
 	}
 	return close_range(lo, ~0U, 0) < 0 ? -errno : 0;
+}
+
+/* Close every fd but 0-3 (stdio, control socket), the setup fds and a
+ * zygote child's kept files. */
+static int
+close_other_fds(const struct sandbox_child *c, int errfd, int data_tree,
+		int runtime_tree, int init_fd)
+{
+	int keep[4 + SANDBOX_MAX_KEEP_FDS];
+	size_t i, n = 0;
+
+	if (c->nkeep > SANDBOX_MAX_KEEP_FDS)
+		return -EINVAL;
+	keep[n++] = errfd;
+	keep[n++] = data_tree;
+	keep[n++] = runtime_tree;
+	keep[n++] = init_fd;
+	for (i = 0; i < c->nkeep; i++)
+		keep[n++] = c->keep_fds[i];
+	return close_all_but(4, keep, n);
+}
+
+int
+sandbox_child_close_fds(unsigned int lo, const int *keep, size_t n)
+{
+	int k[SANDBOX_MAX_KEEP_FDS];
+
+	if (n > SANDBOX_MAX_KEEP_FDS)
+		return -EINVAL;
+	memcpy(k, keep, n * sizeof(*k));
+	return close_all_but(lo, k, n);
 }
 
 static int
@@ -228,7 +315,7 @@ out:
 }
 
 static int
-set_rlimits(const struct sandbox_opts *o)
+set_rlimits(const struct sandbox_child *c)
 {
 	const struct {
 		int res;
@@ -243,8 +330,8 @@ set_rlimits(const struct sandbox_opts *o)
 		 * cannot cut it off (runtime/kernel.py). */
 		{RLIMIT_NOFILE, 1024, 4096},
 		/* A backstop behind pids.max: counts uid X+1000 only. */
-		{RLIMIT_NPROC, (rlim_t)o->pids, 0},
-		{RLIMIT_FSIZE, (rlim_t)o->fsize, 0},
+		{RLIMIT_NPROC, (rlim_t)c->pids, 0},
+		{RLIMIT_FSIZE, (rlim_t)c->fsize, 0},
 	};
 	struct rlimit cur, rl;
 	size_t i;
@@ -264,17 +351,16 @@ set_rlimits(const struct sandbox_opts *o)
 	return 0;
 }
 
-void
-sandbox_child_main(struct sandbox_child *c)
+int
+sandbox_child_enter(const struct sandbox_child *c)
 {
-	const struct sandbox_opts *o = c->o;
-	const int errfd = c->errfd;
 	struct sandbox_err e = {{0}};
-	struct mount_cfg mc = {o->hostname, o->tmp_size, c->data_tree,
-			       c->runtime_tree};
-	struct init_cfg ic = {o->argv, o->env, errfd, o->stdio, c->ctl};
+	int errfd = c->errfd, data_tree = c->data_tree;
+	int runtime_tree = c->runtime_tree, init_fd = c->init_fd;
+	struct mount_cfg mc;
+	struct init_cfg ic;
 
-	/* Wait until the launcher has written our uid and gid maps. */
+	/* Wait until the host side has written our uid and gid maps. */
 	wait_release(c->release_fd);
 	/* We are the new pid namespace's init, or /proc and the init's
 	 * signal semantics below would be wrong. */
@@ -282,10 +368,22 @@ sandbox_child_main(struct sandbox_child *c)
 	/* Join the session's cgroups through fds the server opened (as
 	 * root) while we are single-threaded: 0.03 ms, against up to 20 ms
 	 * for an attach by pid after idle (notes §5). */
-	check(errfd, join_cgroups(o), &e, "join cgroups");
-	/* The report fd and whatever else the server left open must not
-	 * reach the sandbox. */
-	check(errfd, close_other_fds(c), &e, "close inherited fds");
+	check(errfd, join_cgroups(c), &e, "join cgroups");
+	/* The control socket is fd 3 for PROGRAM in both backends (a
+	 * zygote child receives it at whatever number it got). */
+	if (c->ctl_fd >= 0 && c->ctl_fd != 3) {
+		check(errfd, clear_fd3(&errfd), &e, "move fds");
+		check(errfd, clear_fd3(&data_tree), &e, "move fds");
+		check(errfd, clear_fd3(&runtime_tree), &e, "move fds");
+		check(errfd, clear_fd3(&init_fd), &e, "move fds");
+		check(errfd, dup2(c->ctl_fd, 3) < 0 ? -errno : 0, &e,
+		      "dup2 control socket");
+	}
+	/* The report fd, a template's own socket and whatever else the
+	 * parent left open must not reach the sandbox. */
+	check(errfd,
+	      close_other_fds(c, errfd, data_tree, runtime_tree, init_fd), &e,
+	      "close inherited fds");
 	/* Until now we are the host's kuid 0 inside, which shows as 65534
 	 * and cannot even mkdir on our own tmpfs (EOVERFLOW). */
 	check(errfd, become_root(), &e, "setresuid(0)");
@@ -294,16 +392,18 @@ sandbox_child_main(struct sandbox_child *c)
 	check(errfd, unshare(CLONE_NEWCGROUP) < 0 ? -errno : 0, &e,
 	      "unshare(CLONE_NEWCGROUP)");
 	check(errfd,
-	      sethostname(o->hostname, strlen(o->hostname)) < 0 ? -errno : 0,
+	      sethostname(c->hostname, strlen(c->hostname)) < 0 ? -errno : 0,
 	      &e, "sethostname");
 	check(errfd, bring_up_lo(), &e, "bring up lo");
 	/* Files we create (/etc) and PROGRAM creates get known modes,
 	 * whatever umask the server runs with. */
 	umask(022);
+	mc = (struct mount_cfg){c->hostname, c->tmp_size, data_tree,
+				runtime_tree};
 	check(errfd, mount_setup(&mc, &e), &e, "mount plan");
 	/* Attached now; the mounts keep them. */
-	close(c->data_tree);
-	close(c->runtime_tree);
+	close(data_tree);
+	close(runtime_tree);
 	/* Needs the new /proc and inside-root; optional (seccomp). */
 	limit_user_namespaces();
 	/* Leave the server's session: no controlling terminal to push
@@ -323,7 +423,18 @@ sandbox_child_main(struct sandbox_child *c)
 	 * seccomp, so the filter never has to allow Landlock's syscalls. */
 	check(errfd, landlock_install(&e), &e, "landlock");
 	check(errfd, seccomp_install(&e), &e, "seccomp");
-	check(errfd, set_rlimits(o), &e, "rlimits");
-	/* Fork PROGRAM, reap and forward signals until PROGRAM exits. */
-	init_run(&ic);
+	check(errfd, set_rlimits(c), &e, "rlimits");
+	/* Start PROGRAM, reap and forward signals until PROGRAM exits;
+	 * returns only in a zygote child's PROGRAM. */
+	ic = (struct init_cfg){
+		.argv = c->argv,
+		.envp = c->envp,
+		.errfd = errfd,
+		.stdio = c->stdio,
+		.ctl = c->ctl_fd >= 0,
+		.keep_fds = c->keep_fds,
+		.nkeep = c->nkeep,
+		.init_fd = init_fd,
+	};
+	return init_run(&ic);
 }

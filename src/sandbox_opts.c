@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "sandbox_child.h"
 #include "util.h"
 
 /* Inside root must never be a host system or login account. */
@@ -26,7 +27,6 @@
 #define TMP_SIZE_DEFAULT (256 * MiB)
 #define PIDS_MAX 65536
 #define PIDS_DEFAULT 256
-#define HOSTNAME_MAX 63
 
 enum {
 	OPT_DATA = 256,
@@ -136,19 +136,8 @@ parse_range(const char *s, const char *opt, bool size, uint64_t min,
 static int
 check_hostname(const char *s, struct sandbox_err *e)
 {
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > HOSTNAME_MAX || s[0] == '-' || s[n - 1] == '-')
-		goto bad;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '-'))
-			goto bad;
-	}
-	return 0;
-bad:
+	if (sandbox_child_hostname_ok(s))
+		return 0;
 	return bad(e, "--hostname: '%s' is not 1-63 letters, digits or "
 			    "inner hyphens",
 			    s);

@@ -12,26 +12,21 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "pool.h"
 
 struct session;
 struct MHD_Daemon;
 struct cgroup_root;
 struct mcp;
-
-/* Runtime state of one configured pool. */
-struct pool {
-	const struct pool_config *cfg;
-	uint32_t live;     /* sessions holding a slot (warm ones included) */
-	uint32_t ready;    /* warm sandboxes with no identifier yet */
-	uint32_t starting; /* sandboxes being started right now */
-	struct session *warm; /* list of ready warm sessions (next_warm) */
-};
+struct start;
+struct start_zygote;
 
 struct sandpool {
 	struct config *cfg;
 	char *exe_dir;      /* directory of the sandpool binary */
 	char *sandbox_bin;  /* path of sandpool-sandbox */
-	char *runtime_dir;  /* holds kernel.py */
+	char *runtime_dir;  /* holds kernel.py and zygote.py */
+	char *zygote_so;    /* the zygote's Python extension */
 	char *sessions_dir; /* <state>/sessions */
 	struct cgroup_root *cgroups; /* this instance's cgroup subtree */
 	int state_lock;     /* flock on <state>/lock; -1 before start */
@@ -48,8 +43,10 @@ struct sandpool {
 	uint32_t table_size;
 	struct session *all;    /* every session, linked by next_all */
 	uint32_t nsessions;
-	uint8_t *slots;         /* uid slot map; 1 = used */
+	uint8_t *slots;         /* uid slot map; 1 = used (pool.c) */
 	uint32_t nslots;
+	/* Signalled (under lock) whenever a start request finished. */
+	pthread_cond_t start_cond;
 	struct pool pools[CONFIG_MAX_POOLS];
 	int npools;
 
@@ -89,6 +86,11 @@ struct sandpool {
 	/* MCP sessions, in-flight tool calls, the progress ticker (mcp.c);
 	 * NULL until mcp_init */
 	struct mcp *mcp;
+
+	/* The starter threads and the zygote templates (start*.c); NULL
+	 * until start_init. */
+	struct start *start;
+	struct start_zygote *zygote;
 };
 
 #endif

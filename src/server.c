@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,6 +35,7 @@
 #include "priv.h"
 #include "sandpool.h"
 #include "session.h"
+#include "start.h"
 #include "store.h"
 
 #define STATE_LOCK_WAIT_MS 10000 /* for a predecessor's reaper to finish */
@@ -82,6 +84,42 @@ find_runtime(const struct config *cfg, const char *dir)
 	}
 	fatalx("cannot find runtime/kernel.py next to %s; set runtime_dir",
 	       dir);
+}
+
+/* The zygote's Python extension, beside the binary (the build tree) or
+ * in ../lib/sandpool (make install); NULL when missing: every pool then
+ * starts with the launcher. */
+static char *
+find_zygote_so(const char *dir)
+{
+	static const char *const tries[] = {
+		"/sandpool-zygote.so", "/../lib/sandpool/sandpool-zygote.so"};
+	char p[PATH_MAX], real[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(tries); i++) {
+		snprintf(p, sizeof(p), "%s%s", dir, tries[i]);
+		if (access(p, R_OK) == 0 && realpath(p, real) != NULL)
+			return xstrdup(real);
+	}
+	log_warnx("sandpool-zygote.so not found next to %s: every pool "
+		  "starts its sandboxes with the launcher",
+		  dir);
+	return NULL;
+}
+
+/* Thousands of sessions hold a few fds each (control socket, pidfd,
+ * OOM notification, /proc files): take the hard limit. */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("setrlimit(RLIMIT_NOFILE)");
+	}
 }
 
 /* mkdir -p for the state dir, mode 0700: it holds every session's files
@@ -200,6 +238,8 @@ server_open(struct sandpool *sp, struct config *cfg, bool http,
 	if (access(sp->sandbox_bin, X_OK) < 0)
 		fatal("%s", sp->sandbox_bin);
 	sp->runtime_dir = find_runtime(cfg, sp->exe_dir);
+	sp->zygote_so = find_zygote_so(sp->exe_dir);
+	raise_nofile();
 	make_state_dir(sp);
 	claim_state_dir(sp);
 
@@ -219,7 +259,10 @@ server_open(struct sandpool *sp, struct config *cfg, bool http,
 	    audit_start(cfg->state_dir, cfg->audit_store_code,
 			cfg->audit_retention_days, &sp->audit, &err) < 0)
 		fatalx("audit: %s", err.msg);
+	sp->epfd = sp->wakefd = -1;
 	sessions_init(sp);
+	if (start_init(sp) < 0)
+		fatal("cannot start the starter threads");
 	if (loop_start(sp) < 0)
 		fatal("cannot start the event loop");
 	if (mcp_init(sp) < 0)
@@ -230,6 +273,8 @@ void
 server_close(struct sandpool *sp)
 {
 	loop_stop(sp, SERVER_DRAIN_MS);
+	/* Every sandbox is reaped: finish the cleanups, stop templates. */
+	start_fini(sp);
 	http_stop(sp, 2000);
 	/* No tool call is in flight once the loop has stopped. */
 	mcp_fini(sp);
@@ -245,6 +290,7 @@ server_close(struct sandpool *sp)
 	free(sp->exe_dir);
 	free(sp->sandbox_bin);
 	free(sp->runtime_dir);
+	free(sp->zygote_so);
 	free(sp->sessions_dir);
 	free(sp->metadata_json);
 	pthread_mutex_destroy(&sp->lock);

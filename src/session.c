@@ -1,21 +1,28 @@
 // SPDX-License-Identifier: MIT
 /*
- * session.c: the session table, each session's sandbox lifecycle and its
- * FIFO of executions.
+ * session.c: the session table, each session's lifecycle and its FIFO of
+ * executions.  The pools are in pool.c, the making of sandboxes in
+ * start*.c, the kernel's protocol in kernel.c.
  *
- * State machine of one session (all transitions on the loop thread, under
- * sp->lock, except creation and submission which HTTP threads do):
+ * State machine of one session (all transitions on the loop thread,
+ * under sp->lock, except creation and submission, which HTTP threads do,
+ * and the end of a start, which a starter thread hands back):
  *
- *   NEW --start--> STARTING --"ready" frame--> IDLE <--result-- BUSY
- *                     |                          |--dispatch-->
- *                     '--launcher error / death--+--> (reaped) --> NEW
- *                                                     or CLOSED (destroy)
+ *   NEW --start_spawn--> SPAWNING --sandbox up--> STARTING --"ready"--> IDLE
+ *    ^                      |                        |                  |  ^
+ *    |                      '--failed or deferred----+           dispatch  result
+ *    |                                               |                  v  |
+ *    '------------------ (pid 1 reaped) <--- DYING <-+------------------ BUSY
+ *                              '--> CLOSED (destroy)
  *
  * A sandbox that dies (crash, sys.exit, timeout kill, OOM) is reaped
- * through its pidfd and restarted with the same files; a queued job waits
- * for the new kernel.  A destroyed session is torn down only after pid 1
- * is reaped, and freed once the last reference is dropped (libuv's
- * close_cb rule).
+ * through its pidfd and started again with the same files; a queued job
+ * waits for the new kernel.  A destroyed session is torn down only once
+ * pid 1 is reaped and no start or data request is in flight; its files
+ * and cgroups are removed by a starter thread, and the struct is freed by
+ * the loop thread once the last reference is dropped (libuv's close_cb
+ * rule): only the loop frees sessions, so the events of one epoll batch
+ * and the unlocked reads of the kernel's frames never see a freed one.
  *
  * Warm sandboxes are sessions with no identifier, kept on their pool's
  * warm list; a new identifier takes one instead of starting its own.
@@ -30,34 +37,37 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "audit.h"
 #include "cgroup.h"
-#include "health.h"
 #include "files.h"
+#include "health.h"
 #include "log.h"
 #include "metrics.h"
+#include "pool.h"
 #include "priv.h"
+#include "start.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
 
 #define TABLE_SIZE 4096
-#define SLOT_STRIDE 2048 /* host uids per session: inside 0 and 1000 */
 #define READ_CHUNK (64 * 1024)
 #define READ_BUDGET (1024 * 1024) /* bytes per wakeup, for fairness */
-#define NPROC_SLACK 16            /* RLIMIT_NPROC above the pool's pids.max */
+/* A kernel answers one request with one frame, and says ready once: a
+ * wakeup that brings more is a kernel misbehaving. */
+#define INPUT_MAX 8
+#define READY_TIMEOUT_MS 120000 /* a kernel's startup, cold imports too */
 
 static void mark_dirty(struct sandpool *sp, struct session *s);
 static void kill_sandbox(struct sandpool *sp, struct session *s,
 			 const char *why);
-static void release_cgroup(struct sandpool *sp, struct session *s);
+static void fail_jobs(struct sandpool *sp, struct session *s,
+		      enum job_outcome outcome, const char *detail);
 
 /* ------------------------------------------------------------------ */
 /* jobs                                                                */
@@ -84,6 +94,7 @@ job_new(enum job_kind kind, const char *code, uint32_t timeout_s,
 		 r[10], r[11], r[12], r[13], r[14], r[15]);
 	j->submitted_ms = now_ms();
 	j->cpu_ms = j->peak_mem = j->cpu_start = -1;
+	j->client_fd = -1;
 	return j;
 }
 
@@ -93,7 +104,7 @@ job_free(struct job *j)
 	if (j == NULL)
 		return;
 	free(j->code);
-	json_decref(j->reply);
+	kernel_reply_free(j->reply);
 	free(j);
 }
 
@@ -189,32 +200,6 @@ table_remove(struct sandpool *sp, struct session *s)
 	}
 }
 
-static int
-slot_alloc(struct sandpool *sp, uint32_t *out)
-{
-	uint32_t i;
-
-	for (i = 0; i < sp->nslots; i++) {
-		if (!sp->slots[i]) {
-			sp->slots[i] = 1;
-			*out = i;
-			return 0;
-		}
-	}
-	return -ENOSPC;
-}
-
-static struct pool *
-pool_find(struct sandpool *sp, const char *name)
-{
-	int i;
-
-	for (i = 0; i < sp->npools; i++)
-		if (strcmp(sp->pools[i].cfg->name, name) == 0)
-			return &sp->pools[i];
-	return NULL;
-}
-
 static void
 wake_loop(struct sandpool *sp)
 {
@@ -234,8 +219,14 @@ mark_dirty(struct sandpool *sp, struct session *s)
 	sp->dirty = s;
 }
 
-/* A new session struct holding a slot; no sandbox yet. */
-static struct session *
+void
+session_mark(struct sandpool *sp, struct session *s)
+{
+	mark_dirty(sp, s);
+	wake_loop(sp);
+}
+
+struct session *
 session_alloc(struct sandpool *sp, struct pool *pool, uint32_t slot)
 {
 	struct session *s = xcalloc(1, sizeof(*s));
@@ -243,16 +234,15 @@ session_alloc(struct sandpool *sp, struct pool *pool, uint32_t slot)
 	random_hex(s->sid, 8);
 	s->pool = pool;
 	s->slot = slot;
-	s->uid0 = sp->cfg->uid_base + (uint64_t)slot * SLOT_STRIDE;
+	s->uid0 = sp->cfg->uid_base + (uint64_t)slot * POOL_SLOT_STRIDE;
 	s->dir = xasprintf("%s/%s", sp->sessions_dir, s->sid);
 	s->data_dir = xasprintf("%s/data", s->dir);
 	s->state = SESSION_NEW;
-	s->report_fd = s->ctl = s->pidfd = -1;
-	buf_init(&s->report, 512);
+	s->ctl = s->pidfd = s->errfd = -1;
+	s->generation = pool->generation;
 	procstat_init(&s->ps);
 	kframe_reader_init(&s->rd, KERNEL_MAX_OUT);
 	buf_init(&s->wbuf, KERNEL_MAX_IN + 4);
-	s->w_report = (struct watch){W_REPORT, s};
 	s->w_ctl = (struct watch){W_CTL, s};
 	s->w_pid = (struct watch){W_PID, s};
 	s->w_oom = (struct watch){W_OOM, s};
@@ -265,6 +255,8 @@ session_alloc(struct sandpool *sp, struct pool *pool, uint32_t slot)
 	return s;
 }
 
+/* Loop thread (or the end of the server), the session CLOSED, no
+ * reference left. */
 static void
 session_free(struct sandpool *sp, struct session *s)
 {
@@ -285,10 +277,12 @@ session_free(struct sandpool *sp, struct session *s)
 		}
 	}
 	sp->nsessions--;
-	release_cgroup(sp, s);
+	/* teardown() handed the groups to a starter; only a session of a
+	 * server that never started its loop still has them. */
+	if (s->cg)
+		cgroup_remove(sp->cgroups, s->cg);
 	for (i = 0; i < SESSION_HISTORY; i++)
 		json_decref(s->history[i].body);
-	buf_fini(&s->report);
 	buf_fini(&s->wbuf);
 	kframe_reader_fini(&s->rd);
 	free(s->principal);
@@ -308,21 +302,6 @@ touch(struct session *s)
 {
 	s->last_used_wall = wall_ms();
 	s->last_used_ms = now_ms();
-}
-
-/* A warm sandbox of pool that is not ready yet, or NULL.  Linear, but
- * only for a drained pool, where the alternative is a cold start. */
-static struct session *
-warm_starting(struct sandpool *sp, struct pool *pool)
-{
-	struct session *s;
-
-	for (s = sp->all; s; s = s->next_all)
-		if (s->pool == pool && s->identifier == NULL && !s->probe &&
-		    !s->destroy &&
-		    (s->state == SESSION_STARTING || s->state == SESSION_NEW))
-			return s;
-	return NULL;
 }
 
 int
@@ -360,17 +339,11 @@ session_get(struct sandpool *sp, const char *principal, const char *pool_name,
 			     "the server is shutting down; retry elsewhere");
 		goto out;
 	}
-	if (pool->warm) {
-		/* Take a warm sandbox: its kernel is up and preloaded. */
-		s = pool->warm;
-		pool->warm = s->next_warm;
-		s->next_warm = NULL;
-		pool->ready--;
-	} else if ((s = warm_starting(sp, pool)) != NULL) {
-		/* A warm sandbox still coming up: ready sooner than a new
-		 * one, and already counted in live, so the cap below must
-		 * not refuse it.  The job waits for its kernel. */
-	} else {
+	/* A warm sandbox: its kernel is up and preloaded, or coming up
+	 * (already counted in live, so the cap below must not refuse it;
+	 * the job waits for its kernel). */
+	s = pool_take(sp, pool);
+	if (s == NULL) {
 		if (pool->live >= pool->cfg->max_sessions) {
 			rc = sp_errf(err, 429, "PoolFull",
 				     "pool \"%s\" has its maximum of %u "
@@ -378,7 +351,7 @@ session_get(struct sandpool *sp, const char *principal, const char *pool_name,
 				     pool_name, pool->cfg->max_sessions);
 			goto out;
 		}
-		if (slot_alloc(sp, &slot) < 0) {
+		if (pool_slot_alloc(sp, &slot) < 0) {
 			rc = sp_errf(err, 429, "PoolFull",
 				     "no sandbox uid slot is free; retry later");
 			goto out;
@@ -395,22 +368,24 @@ session_get(struct sandpool *sp, const char *principal, const char *pool_name,
 	audit_session_start(sp->audit, s->sid, principal, pool_name, ident,
 			    s->created_wall);
 	s->refs++;
-	mark_dirty(sp, s);
-	wake_loop(sp);
+	session_mark(sp, s);
 	*out = s;
 out:
 	pthread_mutex_unlock(&sp->lock);
 	return rc;
 }
 
-/* Called with the lock held. */
+/* Called with the lock held.  The loop frees a CLOSED session once it
+ * has no reference (session_tick), never another thread. */
 static void
 unref_locked(struct sandpool *sp, struct session *s)
 {
 	ENSURE(s->refs > 0);
 	s->refs--;
-	if (s->refs == 0 && s->state == SESSION_CLOSED)
-		session_free(sp, s);
+	if (s->refs == 0 && s->state == SESSION_CLOSED) {
+		sp->closed_pending = true;
+		wake_loop(sp);
+	}
 }
 
 void
@@ -457,8 +432,7 @@ session_submit(struct sandpool *sp, struct session *s, struct job *job,
 	s->q_tail = job;
 	s->qlen++;
 	touch(s);
-	mark_dirty(sp, s);
-	wake_loop(sp);
+	session_mark(sp, s);
 out:
 	pthread_mutex_unlock(&sp->lock);
 	return rc;
@@ -471,8 +445,7 @@ session_destroy(struct sandpool *sp, struct session *s)
 	if (!s->destroy && s->state != SESSION_CLOSED) {
 		s->destroy = true;
 		table_remove(sp, s);
-		mark_dirty(sp, s);
-		wake_loop(sp);
+		session_mark(sp, s);
 	}
 	pthread_mutex_unlock(&sp->lock);
 }
@@ -522,20 +495,22 @@ session_ensure_data(struct sandpool *sp, struct session *s,
 			     "being made; retry to get a new one");
 		goto out;
 	}
-	/* As session_start_sandbox does; whichever comes first makes it. */
-	if (s->dir && access(s->data_dir, F_OK) < 0) {
-		rc = priv_data_create(s->dir, s->data_dir,
-				      s->pool->cfg->files_quota,
-				      (uid_t)(s->uid0 + 1000),
-				      &s->data_mounted);
-		if (rc < 0) {
-			log_warnx("session=%s cannot create data dir: %s",
-				  s->sid, strerror(-rc));
-			rc = sp_errf(err, 503, "SandboxUnavailable",
-				     "the session's file area could not be "
-				     "created; retry later");
-		}
-	}
+	s->files_used = true;
+	/* A starter makes it (the start of the sandbox, or a request of
+	 * its own): this thread only waits. */
+	rc = start_wait_data(sp, s);
+	if (rc == -ESRCH)
+		rc = sp_errf(err, 410, "SessionGone",
+			     "the session was deleted while the request was "
+			     "being made; retry to get a new one");
+	else if (rc == -ESHUTDOWN)
+		rc = sp_errf(err, 503, "ServerStopping",
+			     "the server is shutting down; retry elsewhere");
+	else if (rc < 0)
+		rc = sp_errf(err, 503, "SandboxUnavailable",
+			     "the session's file area could not be created "
+			     "(%s); retry later",
+			     strerror(-rc));
 out:
 	pthread_mutex_unlock(&sp->lock);
 	return rc;
@@ -703,185 +678,15 @@ epoll_add(struct sandpool *sp, int fd, uint32_t ev, struct watch *w,
 	return 0;
 }
 
-/* Build the kernel's environment for s's pool into env (NULL-ended). */
 static void
-kernel_env(struct session *s, char **env, size_t n)
+close_ctl(struct sandpool *sp, struct session *s)
 {
-	size_t i = 0;
-
-	env[i++] = xstrdup("HOME=/tmp");
-	env[i++] = xstrdup("PATH=/usr/local/bin:/usr/bin:/bin");
-	env[i++] = xstrdup("LANG=C.UTF-8");
-	env[i++] = xstrdup("MPLBACKEND=Agg");
-	env[i++] = xstrdup("MPLCONFIGDIR=/tmp/.mpl");
-	env[i++] = xstrdup("PYTHONDONTWRITEBYTECODE=1");
-	/* One BLAS/OpenMP thread: threads count against pids.max, and the
-	 * CPU quota is about one core anyway (DESIGN.md §7). */
-	env[i++] = xstrdup("OPENBLAS_NUM_THREADS=1");
-	env[i++] = xstrdup("OMP_NUM_THREADS=1");
-	env[i++] = xstrdup("NUMEXPR_NUM_THREADS=1");
-	env[i++] = xstrdup("SANDPOOL_KERNEL_FD=3");
-	env[i++] = xasprintf("SANDPOOL_PRELOAD=%s", s->pool->cfg->preload);
-	ENSURE(i < n);
-	env[i] = NULL;
-}
-
-/*
- * Give s its cgroups if it has none yet (a restart keeps them, so that
- * the tmpfs pages of its files stay charged to it), put their OOM
- * notification in the epoll set, and open the attach files the launcher
- * hands to the sandbox child.  Returns how many fds are in fds, or -errno.
- */
-static int
-prepare_cgroup(struct sandpool *sp, struct session *s, int *fds, size_t max)
-{
-	const struct pool_config *pc = s->pool->cfg;
-	struct cgroup_limits lim = {pc->memory, pc->pids, pc->cpu_millis};
-	uint32_t ev;
-	int rc, fd;
-
-	if (sp->cgroups == NULL)
-		return 0;
-	if (s->cg == NULL) {
-		rc = cgroup_create(sp->cgroups, s->sid, &lim, &s->cg);
-		if (rc < 0)
-			return rc;
-		fd = cgroup_oom_fd(s->cg, &ev);
-		rc = fd < 0 ? 0
-			    : epoll_add(sp, fd, ev, &s->w_oom,
-					&s->oom_in_epoll);
-		if (rc < 0)
-			log_warnx("session=%s epoll (oom): %s", s->sid,
-				  strerror(-rc));
+	if (s->ctl >= 0) {
+		epoll_del(sp, s->ctl, &s->ctl_in_epoll);
+		close(s->ctl);
+		s->ctl = -1;
 	}
-	s->oom_seen = false;
-	cgroup_oom_kills(s->cg, &s->oom_base);
-	return cgroup_attach_fds(s->cg, fds, max);
-}
-
-/* Remove s's cgroups; its pid 1 must be reaped (or never started). */
-static void
-release_cgroup(struct sandpool *sp, struct session *s)
-{
-	struct cgroup_stats st;
-	uint32_t ev;
-	int fd;
-
-	if (s->cg == NULL)
-		return;
-	fd = cgroup_oom_fd(s->cg, &ev);
-	if (fd >= 0)
-		epoll_del(sp, fd, &s->oom_in_epoll);
-	cgroup_stats(s->cg, &st);
-	log_debug("session=%s cgroup: peak memory %llu KiB, cpu %llu ms, "
-		  "oom kills %llu",
-		  s->sid, (unsigned long long)(st.mem_peak >> 10),
-		  (unsigned long long)(st.cpu_usec / 1000),
-		  (unsigned long long)st.oom_kills);
-	cgroup_remove(sp->cgroups, s->cg);
-	s->cg = NULL;
-}
-
-int
-session_start_sandbox(struct sandpool *sp, struct session *s)
-{
-	struct priv_spawn req;
-	char *env[16] = {NULL};
-	int sv[2] = {-1, -1}, rp[2] = {-1, -1};
-	int cgfd[PRIV_MAX_CGROUP_FDS], ncg = 0;
-	pid_t lpid;
-	size_t i;
-	int rc;
-
-	if (s->dir && access(s->data_dir, F_OK) < 0) {
-		rc = priv_data_create(s->dir, s->data_dir,
-				      s->pool->cfg->files_quota,
-				      (uid_t)(s->uid0 + 1000), &s->data_mounted);
-		if (rc < 0) {
-			log_warnx("session=%s cannot create data dir: %s",
-				  s->sid, strerror(-rc));
-			return rc;
-		}
-	}
-	/* Limits are in place before the sandbox's first instruction: the
-	 * child joins these groups before it does anything else. */
-	rc = prepare_cgroup(sp, s, cgfd, ARRAY_SIZE(cgfd));
-	if (rc < 0) {
-		log_warnx("session=%s cannot create its cgroup: %s", s->sid,
-			  strerror(-rc));
-		return rc;
-	}
-	ncg = rc;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
-	    pipe2(rp, O_CLOEXEC) < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	kernel_env(s, env, ARRAY_SIZE(env));
-	req = (struct priv_spawn){
-		.sandbox_bin = sp->sandbox_bin,
-		.data_dir = s->data_dir,
-		.runtime_dir = sp->runtime_dir,
-		.python = sp->cfg->python,
-		.uid0 = s->uid0,
-		.tmp_size = s->pool->cfg->tmp_size,
-		/* RLIMIT_NPROC is a backstop above pids.max, so that the
-		 * cgroup is the limit that acts (and counts in pids.events);
-		 * it still bounds a sandbox should its cgroup be absent. */
-		.pids = s->pool->cfg->pids < 65536 - NPROC_SLACK
-				? s->pool->cfg->pids + NPROC_SLACK
-				: 65536,
-		.env = (const char *const *)env,
-		.ctl_fd = sv[1],
-		.report_fd = rp[1],
-		.cgroup_fds = cgfd,
-		.ncgroup = ncg,
-	};
-	rc = priv_sandbox_spawn(&req, &lpid);
-	for (i = 0; env[i]; i++)
-		free(env[i]);
-	while (ncg > 0)
-		close(cgfd[--ncg]);
-	if (rc < 0)
-		goto fail;
-	close(sv[1]);
-	close(rp[1]);
-	s->ctl = sv[0];
-	s->report_fd = rp[0];
-	s->launcher_pid = lpid;
-	fd_set_nonblock(s->ctl);
-	fd_set_nonblock(s->report_fd);
-	buf_reset(&s->report);
-	buf_reset(&s->wbuf);
-	kframe_reader_fini(&s->rd);
-	kframe_reader_init(&s->rd, KERNEL_MAX_OUT);
-	s->death[0] = '\0';
-	s->timed_out = false;
-	rc = epoll_add(sp, s->report_fd, EPOLLIN, &s->w_report,
-		       &s->report_in_epoll);
-	if (rc == 0)
-		rc = epoll_add(sp, s->ctl, EPOLLIN, &s->w_ctl,
-			       &s->ctl_in_epoll);
-	if (rc < 0)
-		log_warnx("session=%s epoll: %s", s->sid, strerror(-rc));
-	s->state = SESSION_STARTING;
-	s->pool->starting++;
-	s->spawn_ms = now_ms();
-	log_debug("session=%s starting sandbox (launcher %d)", s->sid,
-		  (int)lpid);
-	return 0;
-fail:
-	log_warnx("session=%s cannot start sandbox: %s", s->sid,
-		  strerror(-rc));
-	while (ncg > 0)
-		close(cgfd[--ncg]);
-	for (i = 0; i < 2; i++) {
-		if (sv[i] >= 0)
-			close(sv[i]);
-		if (rp[i] >= 0)
-			close(rp[i]);
-	}
-	return rc;
+	s->epollout = false;
 }
 
 /* Fail every queued job (and the running one) with outcome. */
@@ -903,7 +708,8 @@ fail_jobs(struct sandpool *sp, struct session *s, enum job_outcome outcome,
 	s->qlen = 0;
 }
 
-/* The sandbox failed to come up; retry a few times, then give up. */
+/* The sandbox failed to come up; retry a few times, then give up
+ * (the waiting requests get 503 with Retry-After). */
 static void
 start_failed(struct sandpool *sp, struct session *s, const char *why)
 {
@@ -925,71 +731,73 @@ start_failed(struct sandpool *sp, struct session *s, const char *why)
 }
 
 void
-session_on_report(struct sandpool *sp, struct session *s)
+session_start_done(struct sandpool *sp, struct session *s,
+		   struct start_result *r)
 {
-	char chunk[256];
-	long pid = 0;
-	ssize_t r;
-	int st;
+	uint32_t ev;
+	int fd;
 
-	for (;;) {
-		r = read(s->report_fd, chunk, sizeof(chunk));
-		if (r > 0) {
-			if (buf_append(&s->report, chunk, (size_t)r) < 0)
-				break; /* oversize: treat as garbage below */
-			continue;
+	if (r->data_made) {
+		s->data_ready = true;
+		s->data_mounted = r->data_mounted;
+	}
+	s->data_pending = false;
+	if (r->data_only) {
+		s->data_failed = r->rc < 0;
+		mark_dirty(sp, s);
+		return;
+	}
+	if (r->cg) {
+		s->cg = r->cg;
+		r->cg = NULL;
+		fd = cgroup_oom_fd(s->cg, &ev);
+		if (fd >= 0 && epoll_add(sp, fd, ev, &s->w_oom,
+					 &s->oom_in_epoll) < 0)
+			log_warn("session=%s epoll (oom)", s->sid);
+	}
+	if (r->rc < 0) {
+		s->state = SESSION_NEW;
+		s->pool->starting--;
+		if (!s->data_ready)
+			s->data_failed = true;
+		if (r->deferred && s->identifier == NULL) {
+			/* A warm sandbox waits for the template: refill
+			 * makes a new one when it is up. */
+			s->destroy = true;
+			s->end_reason = "template not ready";
+			fail_jobs(sp, s, JOB_CANCELLED,
+				  "the sandbox template is still starting");
+		} else if (!r->deferred) {
+			start_failed(sp, s, r->why);
 		}
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && errno == EAGAIN)
-			return; /* more to come */
-		break;          /* EOF or error */
+		mark_dirty(sp, s);
+		return;
 	}
-	epoll_del(sp, s->report_fd, &s->report_in_epoll);
-	close(s->report_fd);
-	s->report_fd = -1;
-	/* The launcher writes its line and exits, so this does not block. */
-	if (s->launcher_pid > 0)
-		while (waitpid(s->launcher_pid, &st, 0) < 0 && errno == EINTR)
-			;
-	s->launcher_pid = 0;
-
-	if (s->report.len > 3 && strncmp(s->report.data, "ok ", 3) == 0) {
-		char *end = NULL;
-
-		pid = strtol(s->report.data + 3, &end, 10);
-		if (end == NULL || (*end != '\n' && *end != '\0') || pid <= 1)
-			pid = 0;
+	s->backend = r->backend;
+	s->pid1 = r->pid1;
+	s->pidfd = r->pidfd;
+	s->ctl = r->ctl;
+	s->errfd = r->errfd;
+	r->pidfd = r->ctl = r->errfd = -1;
+	fd_set_nonblock(s->ctl);
+	buf_reset(&s->wbuf);
+	kframe_reader_fini(&s->rd);
+	kframe_reader_init(&s->rd, KERNEL_MAX_OUT);
+	s->death[0] = '\0';
+	s->timed_out = false;
+	if (epoll_add(sp, s->pidfd, EPOLLIN, &s->w_pid, &s->pid_in_epoll) < 0 ||
+	    epoll_add(sp, s->ctl, EPOLLIN, &s->w_ctl, &s->ctl_in_epoll) < 0)
+		log_warn("session=%s epoll", s->sid);
+	if (s->cg) {
+		s->oom_seen = false;
+		cgroup_oom_kills(s->cg, &s->oom_base);
 	}
-	if (pid > 0) {
-		s->pid1 = (pid_t)pid;
-		s->pidfd = (int)syscall(SYS_pidfd_open, s->pid1, 0);
-		if (s->pidfd >= 0 && epoll_add(sp, s->pidfd, EPOLLIN,
-					       &s->w_pid,
-					       &s->pid_in_epoll) == 0) {
-			/* Now wait for the kernel's "ready"; a delete that
-			 * came meanwhile is handled by attend(). */
-			mark_dirty(sp, s);
-			return;
-		}
-		log_warn("session=%s pidfd for %ld", s->sid, pid);
-		if (s->pidfd >= 0)
-			close(s->pidfd);
-		s->pidfd = -1;
-		kill(s->pid1, SIGKILL);
-		while (waitpid(s->pid1, &st, 0) < 0 && errno == EINTR)
-			;
-		s->pid1 = 0;
-	}
-	/* No sandbox: close the control socket and count a failure. */
-	epoll_del(sp, s->ctl, &s->ctl_in_epoll);
-	if (s->ctl >= 0)
-		close(s->ctl);
-	s->ctl = -1;
-	s->pool->starting--;
-	s->state = SESSION_NEW;
-	start_failed(sp, s,
-		     s->report.len ? s->report.data : "launcher gave no report");
+	s->state = SESSION_STARTING;
+	s->ready_by_ms = now_ms() + READY_TIMEOUT_MS;
+	log_debug("session=%s sandbox up (%s, pid %d)", s->sid,
+		  start_backend_name(s->backend), (int)s->pid1);
+	/* Now wait for the kernel's "ready"; a delete that came meanwhile
+	 * is handled by attend(). */
 	mark_dirty(sp, s);
 }
 
@@ -1029,7 +837,6 @@ static void
 dispatch(struct sandpool *sp, struct session *s)
 {
 	struct job *j = s->q_head;
-	json_t *msg;
 	int rc;
 
 	if (s->state != SESSION_IDLE || j == NULL || s->destroy)
@@ -1039,16 +846,9 @@ dispatch(struct sandpool *sp, struct session *s)
 		s->q_tail = NULL;
 	s->qlen--;
 	j->next = NULL;
-	if (j->kind == JOB_SHELL)
-		msg = json_pack("{s:s, s:s, s:s, s:I}", "op", "shell", "id",
-				j->id, "command", j->code, "output_max",
-				(json_int_t)j->output_max);
-	else
-		msg = json_pack("{s:s, s:s, s:s, s:I}", "op", "execute", "id",
-				j->id, "code", j->code, "output_max",
-				(json_int_t)j->output_max);
-	rc = msg ? kframe_encode(msg, KERNEL_MAX_IN, &s->wbuf) : -EINVAL;
-	json_decref(msg);
+	rc = kernel_encode_request(j->kind == JOB_SHELL ? KREQ_SHELL
+							: KREQ_EXECUTE,
+				   j->id, j->code, j->output_max, &s->wbuf);
 	if (rc < 0) {
 		/* The API caps code far below the frame limit, so this is
 		 * either invalid UTF-8 that jansson refused or a bug. */
@@ -1060,6 +860,7 @@ dispatch(struct sandpool *sp, struct session *s)
 	s->cur = j;
 	s->state = SESSION_BUSY;
 	j->started_ms = now_ms();
+	j->client_fd = -1; /* only a queued job's client is looked at */
 	if (!s->dispatched && s->identifier) {
 		s->dispatched = true;
 		metrics_session_latency(sp->metrics,
@@ -1103,57 +904,51 @@ kill_sandbox(struct sandpool *sp, struct session *s, const char *why)
 		s->state = SESSION_DYING;
 }
 
-struct feed_ctx {
-	struct sandpool *sp;
-	struct session *s;
-	bool bad; /* an unexpected message: a protocol violation */
-};
-
 /* The kernel finished its startup. */
 static void
-on_ready(struct sandpool *sp, struct session *s, json_t *msg)
+on_ready(struct sandpool *sp, struct session *s, const struct kernel_msg *m)
 {
-	const char *py = json_string_value(json_object_get(msg, "python"));
-
 	if (s->state != SESSION_STARTING) {
 		kill_sandbox(sp, s, "the kernel said ready twice");
 		return;
 	}
-	snprintf(s->python_version, sizeof(s->python_version), "%s",
-		 py ? py : "");
+	snprintf(s->python_version, sizeof(s->python_version), "%s", m->text);
 	s->pool->starting--;
 	s->state = SESSION_IDLE;
 	s->start_failures = 0;
+	s->ready_by_ms = 0;
 	metrics_sandbox_start(sp->metrics, (int)(s->pool - sp->pools), true,
 			      (double)(now_ms() - s->spawn_ms) / 1000.0);
 	procstat_open(&s->ps, s->pid1);
-	if (s->identifier == NULL && !s->destroy && !s->probe) {
-		s->next_warm = s->pool->warm;
-		s->pool->warm = s;
-		s->pool->ready++;
+	if (s->errfd >= 0) {
+		/* The setup is over: the error pipe has nothing more. */
+		close(s->errfd);
+		s->errfd = -1;
 	}
-	log_debug("session=%s kernel ready", s->sid);
+	pool_ready(sp, s);
+	log_debug("session=%s kernel ready (%s) in %llu ms", s->sid,
+		  start_backend_name(s->backend),
+		  (unsigned long long)(now_ms() - s->spawn_ms));
 }
 
-/* The kernel answered the running job. */
+/* The kernel answered the running job; takes m->reply when it is kept. */
 static void
-on_result(struct sandpool *sp, struct session *s, json_t *msg)
+on_result(struct sandpool *sp, struct session *s, struct kernel_msg *m)
 {
 	struct job *j = s->cur;
-	const char *id = json_string_value(json_object_get(msg, "id"));
-	json_t *ex = json_object_get(msg, "exit");
+	struct kernel_reply *r = m->reply;
 	enum job_outcome outcome = JOB_OK;
 
-	if (j == NULL || s->state != SESSION_BUSY || id == NULL ||
-	    strcmp(id, j->id) != 0) {
+	if (j == NULL || s->state != SESSION_BUSY ||
+	    strcmp(r->id, j->id) != 0) {
 		kill_sandbox(sp, s, "the kernel answered a job it was not "
 				    "given");
 		return;
 	}
-	if (s->timed_out &&
-	    json_is_true(json_object_get(msg, "interrupted")))
+	if (s->timed_out && r->interrupted)
 		outcome = JOB_TIMEOUT;
-	j->reply = json_incref(msg);
+	j->reply = r;
+	m->reply = NULL;
 	if (j->cpu_start >= 0) {
 		int64_t cpu = procstat_cpu_ms(&s->ps);
 
@@ -1166,7 +961,7 @@ on_result(struct sandpool *sp, struct session *s, json_t *msg)
 	s->death[0] = '\0'; /* the timeout's kill text no longer applies */
 	s->state = SESSION_IDLE;
 	job_finish(sp, j, outcome, NULL);
-	if (json_is_integer(ex)) {
+	if (r->has_exit) {
 		/* sys.exit(): the kernel exits after this frame; restart. */
 		s->state = SESSION_DYING;
 		snprintf(s->death, sizeof(s->death),
@@ -1174,43 +969,40 @@ on_result(struct sandpool *sp, struct session *s, json_t *msg)
 	}
 }
 
+/* kframe_feed's callback: decode one frame into the batch. */
 static void
-on_msg(void *arg, json_t *msg)
+collect(void *arg, json_t *frame)
 {
-	struct feed_ctx *c = arg;
-	const char *op = json_string_value(json_object_get(msg, "op"));
+	struct session_input *in = arg;
+	struct kernel_msg m;
 
-	if (c->bad || op == NULL) {
-		c->bad = true;
-	} else if (strcmp(op, "ready") == 0) {
-		on_ready(c->sp, c->s, msg);
-	} else if (strcmp(op, "result") == 0) {
-		on_result(c->sp, c->s, msg);
-	} else if (strcmp(op, "fatal") == 0) {
-		const char *m = json_string_value(json_object_get(msg,
-								  "message"));
-
-		log_warnx("session=%s kernel failed to start: %.200s",
-			  c->s->sid, m ? m : "?");
-		snprintf(c->s->death, sizeof(c->s->death),
-			 "the kernel failed to start");
-	} else if (strcmp(op, "pong") != 0) {
-		c->bad = true;
+	if (in->bad) {
+		json_decref(frame);
+		return;
 	}
-	json_decref(msg);
+	/* kernel_decode takes frame; -EBADMSG (no or unknown op, a result
+	 * without a valid id) is a protocol violation. */
+	if (kernel_decode(frame, &m) < 0 || in->n == INPUT_MAX) {
+		in->bad = true;
+		kernel_msg_fini(&m);
+		return;
+	}
+	if (in->n == in->cap) {
+		in->cap = in->cap ? in->cap * 2 : 2;
+		in->msgs = xrealloc(in->msgs, in->cap * sizeof(*in->msgs));
+	}
+	in->msgs[in->n++] = m;
 }
 
 void
-session_on_ctl(struct sandpool *sp, struct session *s, uint32_t events)
+session_read_ctl(struct session *s, uint32_t events, struct session_input *in)
 {
-	struct feed_ctx c = {sp, s, false};
-	char *chunk;
 	size_t budget = READ_BUDGET;
+	char *chunk;
 	int rc = 0;
-	bool eof = false;
 
-	if (events & EPOLLOUT)
-		flush_wbuf(sp, s);
+	memset(in, 0, sizeof(*in));
+	in->events = events;
 	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)) || s->ctl < 0)
 		return;
 	chunk = xmalloc(READ_CHUNK);
@@ -1222,32 +1014,71 @@ session_on_ctl(struct sandpool *sp, struct session *s, uint32_t events)
 		if (r < 0 && errno == EAGAIN)
 			break;
 		if (r <= 0) {
-			eof = true;
+			in->eof = true;
 			break;
 		}
 		budget -= (size_t)r < budget ? (size_t)r : budget;
-		rc = kframe_feed(&s->rd, chunk, (size_t)r, on_msg, &c);
-		if (rc < 0 || c.bad)
+		rc = kframe_feed(&s->rd, chunk, (size_t)r, collect, in);
+		if (rc < 0 || in->bad)
 			break;
 	}
 	free(chunk);
-	if (rc < 0 || c.bad) {
-		log_warnx("session=%s kernel protocol violation (%s)", s->sid,
-			  rc == -EMSGSIZE ? "frame too large"
-					  : "invalid message");
-		kill_sandbox(sp, s, "the kernel sent an invalid message");
-		eof = true;
+	if (rc < 0) {
+		in->rc = rc;
+		in->bad = true;
 	}
-	if (eof) {
+}
+
+void
+session_on_ctl(struct sandpool *sp, struct session *s,
+	       struct session_input *in)
+{
+	size_t i;
+
+	if (s->state == SESSION_CLOSED)
+		goto out;
+	if (in->events & EPOLLOUT)
+		flush_wbuf(sp, s);
+	for (i = 0; i < in->n && s->ctl >= 0; i++) {
+		struct kernel_msg *m = &in->msgs[i];
+
+		switch (m->type) {
+		case KMSG_READY:
+			on_ready(sp, s, m);
+			break;
+		case KMSG_RESULT:
+			on_result(sp, s, m);
+			break;
+		case KMSG_FATAL:
+			log_warnx("session=%s kernel failed to start: %.200s",
+				  s->sid, m->text[0] ? m->text : "?");
+			snprintf(s->death, sizeof(s->death),
+				 "the kernel failed to start");
+			break;
+		case KMSG_PONG:
+			break;
+		}
+	}
+	if (in->bad) {
+		log_warnx("session=%s kernel protocol violation (%s)", s->sid,
+			  in->rc == -EMSGSIZE ? "frame too large"
+					      : "invalid message");
+		kill_sandbox(sp, s, "the kernel sent an invalid message");
+		in->eof = true;
+	}
+	if (in->eof && s->ctl >= 0) {
 		/* The kernel is gone or must go; pid 1 follows it. */
-		epoll_del(sp, s->ctl, &s->ctl_in_epoll);
-		close(s->ctl);
-		s->ctl = -1;
-		s->epollout = false;
+		close_ctl(sp, s);
 		if (s->pidfd >= 0)
 			priv_signal(s->pidfd, SIGKILL);
 	}
 	mark_dirty(sp, s);
+out:
+	for (i = 0; i < in->n; i++)
+		kernel_msg_fini(&in->msgs[i]);
+	free(in->msgs);
+	in->msgs = NULL;
+	in->n = in->cap = 0;
 }
 
 /* Text for a wait status. */
@@ -1267,37 +1098,38 @@ describe_exit(const siginfo_t *si, char *out, size_t n)
 			 si->si_status, strsignal(si->si_status));
 }
 
-/* Release what remains of the session once pid 1 is gone. */
+/* Release what remains of the session once pid 1 is gone and no start
+ * request is in flight. */
 static void
 teardown(struct sandpool *sp, struct session *s)
 {
+	uint32_t ev;
+	int fd;
+
 	if (sp->stopping)
 		fail_jobs(sp, s, JOB_SHUTDOWN, "the server is shutting down");
 	else
 		fail_jobs(sp, s, JOB_CANCELLED, "the session was deleted");
-	if (s->ctl >= 0) {
-		epoll_del(sp, s->ctl, &s->ctl_in_epoll);
-		close(s->ctl);
-		s->ctl = -1;
+	close_ctl(sp, s);
+	if (s->errfd >= 0) {
+		close(s->errfd);
+		s->errfd = -1;
 	}
-	priv_data_remove(s->dir, s->data_dir, s->data_mounted);
+	if (s->cg) {
+		fd = cgroup_oom_fd(s->cg, &ev);
+		if (fd >= 0)
+			epoll_del(sp, fd, &s->oom_in_epoll);
+	}
+	/* Unmount and remove the files, then the groups (their tmpfs
+	 * pages are uncharged while the memory group still exists), on a
+	 * starter thread: not under the lock. */
+	start_cleanup(sp, xstrdup(s->dir), xstrdup(s->data_dir),
+		      s->data_mounted, s->cg);
+	s->cg = NULL;
 	s->data_mounted = false;
-	/* After the unmount: the files' pages are uncharged while the
-	 * memory group still exists, so no zombie group holds them. */
-	release_cgroup(sp, s);
 	table_remove(sp, s);
-	if (s->identifier == NULL) {
-		struct session **pp;
-
-		for (pp = &s->pool->warm; *pp; pp = &(*pp)->next_warm) {
-			if (*pp == s) {
-				*pp = s->next_warm;
-				s->pool->ready--;
-				break;
-			}
-		}
-	}
-	sp->slots[s->slot] = 0;
+	pool_unlist(sp, s);
+	pool_slot_free(sp, s->slot);
 	s->pool->live--;
 	s->state = SESSION_CLOSED;
 	procstat_close(&s->ps);
@@ -1363,13 +1195,24 @@ session_on_exit(struct sandpool *sp, struct session *s)
 	close(s->pidfd);
 	s->pidfd = -1;
 	s->pid1 = 0;
-	if (s->ctl >= 0) {
-		epoll_del(sp, s->ctl, &s->ctl_in_epoll);
-		close(s->ctl);
-		s->ctl = -1;
-		s->epollout = false;
-	}
+	close_ctl(sp, s);
+	/* A warm sandbox that died is not ready any more. */
+	pool_unlist(sp, s);
 	describe_exit(&si, why, sizeof(why));
+	if (s->errfd >= 0) {
+		/* A zygote child that failed its setup said why here. */
+		char text[160];
+		ssize_t n = read(s->errfd, text, sizeof(text) - 1);
+
+		if (n > 0 && s->death[0] == '\0') {
+			text[n] = '\0';
+			text[strcspn(text, "\n")] = '\0';
+			snprintf(s->death, sizeof(s->death), "sandbox setup: %s",
+				 text);
+		}
+		close(s->errfd);
+		s->errfd = -1;
+	}
 	if (oom_killed(s)) {
 		/* The wait status says SIGKILL either way; the cgroup knows
 		 * it was the memory limit (notes §5). */
@@ -1435,81 +1278,75 @@ attend(struct sandpool *sp, struct session *s)
 	if (s->state == SESSION_CLOSED)
 		return;
 	if (s->destroy) {
-		if (s->state == SESSION_NEW)
+		/* Not while a starter works for it: its result comes back
+		 * and brings us here again. */
+		if (s->state == SESSION_NEW && !s->data_pending)
 			teardown(sp, s);
 		else if (s->pidfd >= 0)
 			kill_sandbox(sp, s, "the session was deleted");
-		/* STARTING without pid yet: the report handler comes back. */
 		return;
 	}
 	if (s->state == SESSION_NEW &&
 	    (s->identifier == NULL || s->q_head || s->start_failures == 0)) {
-		if (session_start_sandbox(sp, s) < 0)
-			start_failed(sp, s, "the launcher could not be run");
+		start_spawn(sp, s, s->identifier != NULL);
 		return;
 	}
 	dispatch(sp, s);
 }
 
-/* Start warm sandboxes until each pool has its ready count. */
-static void
-refill(struct sandpool *sp)
+/* Has the client waiting on this socket gone (it closed its end)?  A
+ * peek: pipelined requests stay where they are. */
+static bool
+client_gone(int fd)
 {
-	int i;
+	char c;
+	ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
 
-	if (sp->stopping)
-		return;
-	for (i = 0; i < sp->npools; i++) {
-		struct pool *p = &sp->pools[i];
-		uint32_t warm_starting = 0;
-		struct session *s;
-
-		for (s = sp->all; s; s = s->next_all)
-			if (s->pool == p && s->identifier == NULL &&
-			    !s->probe && s->state == SESSION_STARTING)
-				warm_starting++;
-		while (p->ready + warm_starting < p->cfg->ready &&
-		       p->live < p->cfg->max_sessions &&
-		       p->starting < p->cfg->max_starting) {
-			uint32_t slot;
-
-			if (slot_alloc(sp, &slot) < 0)
-				return;
-			s = session_alloc(sp, p, slot);
-			if (session_start_sandbox(sp, s) < 0) {
-				teardown(sp, s);
-				return;
-			}
-			warm_starting++;
-		}
-	}
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR);
 }
 
-int
-session_probe(struct sandpool *sp, struct job *job, struct session **out)
+/*
+ * Queued jobs whose client went away are cancelled; a session whose only
+ * use was such a job (nothing ran in it, no file reached it) goes too,
+ * so that clients that gave up while their sessions were starting do not
+ * leave the pool full of sessions nobody will use.
+ */
+static void
+reap_abandoned(struct sandpool *sp, struct session *s)
 {
-	struct pool *p = &sp->pools[0];
-	struct session *s;
-	uint32_t slot;
+	struct job *j, *prev = NULL, *nx;
+	bool cancelled = false;
 
-	*out = NULL;
-	if (sp->stopping)
-		return -ESHUTDOWN;
-	if (sp->npools < 1 || p->live >= p->cfg->max_sessions ||
-	    slot_alloc(sp, &slot) < 0)
-		return -ENOSPC;
-	/* Its own sandbox, never handed to a client: the probe's "1+1"
-	 * must not leave `_` behind in someone's session. */
-	s = session_alloc(sp, p, slot);
-	s->probe = true;
-	job->next = NULL;
-	job->mem_limit = p->cfg->memory;
-	s->q_head = s->q_tail = job;
-	s->qlen = 1;
-	s->refs++;
-	mark_dirty(sp, s);
-	*out = s;
-	return 0;
+	for (j = s->q_head; j; j = nx) {
+		nx = j->next;
+		if (j->client_fd < 0 || !client_gone(j->client_fd)) {
+			prev = j;
+			continue;
+		}
+		if (prev)
+			prev->next = nx;
+		else
+			s->q_head = nx;
+		if (s->q_tail == j)
+			s->q_tail = prev;
+		s->qlen--;
+		j->client_fd = -1;
+		job_finish(sp, j, JOB_CANCELLED,
+			   "the client went away before the execution "
+			   "started");
+		cancelled = true;
+	}
+	if (cancelled && !s->dispatched && !s->files_used && !s->cur &&
+	    !s->q_head && s->identifier) {
+		log_info("session=%s abandoned by its client before it ran "
+			 "anything; removed",
+			 s->sid);
+		s->destroy = true;
+		s->end_reason = "abandoned";
+		table_remove(sp, s);
+	}
+	if (cancelled)
+		mark_dirty(sp, s);
 }
 
 int
@@ -1531,12 +1368,20 @@ session_tick(struct sandpool *sp)
 			session_free(sp, s);
 	}
 	sp->closed_pending = false;
-	refill(sp);
+	pool_refill(sp);
 	health_tick(sp);
 	if (now < sp->next_scan_ms)
 		return (int)(sp->next_scan_ms - now);
 	for (s = sp->all; s; s = nx) {
 		nx = s->next_all;
+		if (s->q_head && !s->destroy)
+			reap_abandoned(sp, s);
+		if (s->state == SESSION_STARTING && s->ready_by_ms &&
+		    now >= s->ready_by_ms) {
+			s->ready_by_ms = 0;
+			kill_sandbox(sp, s, "the kernel did not get ready in "
+					    "time");
+		}
 		if (s->state == SESSION_BUSY && s->deadline_ms) {
 			if (!s->timed_out && now >= s->deadline_ms) {
 				/* SIGINT first: KeyboardInterrupt keeps the
@@ -1593,23 +1438,10 @@ session_tick(struct sandpool *sp)
 int
 sessions_init(struct sandpool *sp)
 {
-	int i;
-
 	sp->table_size = TABLE_SIZE;
 	sp->table = xcalloc(sp->table_size, sizeof(*sp->table));
-	sp->nslots = 65536;
-	sp->slots = xcalloc(sp->nslots, 1);
-	sp->npools = sp->cfg->npools;
-	for (i = 0; i < sp->npools; i++) {
-		memset(&sp->pools[i], 0, sizeof(sp->pools[i]));
-		sp->pools[i].cfg = &sp->cfg->pools[i];
-		if (sp->pools[i].cfg->cooldown < 300)
-			log_warnx("pool %s: cooldown %u s is below ACA's "
-				  "minimum of 300 s; meant for tests",
-				  sp->pools[i].cfg->name,
-				  sp->pools[i].cfg->cooldown);
-	}
-	return 0;
+	pthread_cond_init(&sp->start_cond, NULL);
+	return pools_init(sp);
 }
 
 void
@@ -1659,7 +1491,7 @@ sessions_fini(struct sandpool *sp)
 		session_free(sp, s);
 	}
 	free(sp->table);
-	free(sp->slots);
 	sp->table = NULL;
-	sp->slots = NULL;
+	pools_fini(sp);
+	pthread_cond_destroy(&sp->start_cond);
 }

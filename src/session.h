@@ -20,6 +20,7 @@
 
 #include "kernel.h"
 #include "procstat.h"
+#include "start.h"
 #include "sandpool.h"
 #include "util.h"
 
@@ -56,19 +57,22 @@ struct job {
 
 	/* filled in before done() is called */
 	enum job_outcome outcome;
-	json_t *reply;        /* the kernel's result frame, or NULL; owned */
+	struct kernel_reply *reply; /* the kernel's result, or NULL; owned */
 	char detail[256];     /* human text for non-OK outcomes */
 	uint64_t submitted_ms, started_ms, finished_ms; /* monotonic */
 	uint64_t mem_limit;   /* bytes, for the OutOfMemory message */
 	int64_t cpu_ms;       /* CPU time of the run; -1 = unknown (audit) */
 	int64_t peak_mem;     /* bytes, the kernel's peak RSS; -1 = unknown */
 	int64_t cpu_start;    /* internal: CPU sample at dispatch */
+	int client_fd;        /* the waiting client's socket, -1: none; only
+			       * peeked at (is the client still there?) */
 	struct job *next;
 };
 
 enum session_state {
 	SESSION_NEW,      /* no sandbox yet */
-	SESSION_STARTING, /* launcher running or kernel importing */
+	SESSION_SPAWNING, /* a starter thread is creating its sandbox */
+	SESSION_STARTING, /* sandbox up, kernel not ready yet */
 	SESSION_IDLE,     /* kernel ready, nothing running */
 	SESSION_BUSY,     /* a job is running */
 	SESSION_DYING,    /* pid 1 killed, waiting for it to be reaped */
@@ -77,10 +81,19 @@ enum session_state {
 
 /* What an epoll registration refers to. */
 struct watch {
-	enum { W_WAKE, W_REPORT, W_CTL, W_PID, W_OOM } kind;
+	enum { W_WAKE, W_CTL, W_PID, W_OOM } kind;
 	struct session *s;
 };
 
+/*
+ * Locking: every field is under sp->lock.  The loop thread also reads,
+ * without the lock, the fields that only it writes once the session has
+ * a sandbox (ctl, rd, state, pidfd): it reads and decodes the kernel's
+ * frames unlocked (session_read_ctl) and applies them under the lock.
+ * While a start request is in flight (SPAWNING), the starter thread owns
+ * nothing of the session: it works on a copy (start.c) and hands its
+ * results back under the lock.
+ */
 struct session {
 	char sid[17];         /* internal id, 16 hex chars; names the dir */
 	char *principal;      /* owned */
@@ -91,25 +104,28 @@ struct session {
 	char *dir;            /* <state>/sessions/<sid> */
 	char *data_dir;       /* <dir>/data, bind-mounted at /mnt/data */
 	bool data_mounted;    /* a quota tmpfs is mounted on data_dir */
+	bool data_ready;      /* data_dir exists (made by a starter) */
+	bool data_pending;    /* a start or data request will make it */
+	bool data_failed;     /* the last attempt failed (errno in err) */
 
 	enum session_state state;
 	bool destroy;         /* tear down once the sandbox is reaped */
-	bool restart;         /* start a new sandbox once reaped */
 	int start_failures;   /* consecutive failed starts */
+	uint32_t generation;  /* the pool's preload generation at start */
+	enum start_backend backend; /* what started the current sandbox */
 	char python_version[32];
 
 	/* sandbox processes and fds (-1 / 0 when absent) */
-	pid_t launcher_pid;
-	int report_fd;        /* launcher's "ok <pid>" line */
-	struct buf report;
 	pid_t pid1;
 	int pidfd;
-	int ctl;              /* our end of the control socketpair */
+	int ctl;              /* our end of the control socket */
+	int errfd;            /* zygote: read end of the setup error pipe */
 	struct kframe_reader rd;
 	struct buf wbuf;      /* frames not yet written to ctl */
-	struct watch w_report, w_ctl, w_pid;
-	bool ctl_in_epoll, pid_in_epoll, report_in_epoll;
+	struct watch w_ctl, w_pid;
+	bool ctl_in_epoll, pid_in_epoll;
 	bool epollout;        /* ctl registered for EPOLLOUT too */
+	uint64_t ready_by_ms; /* monotonic; STARTING: kill if not ready */
 
 	/* the session's cgroups (cgroup.c): created before its first
 	 * sandbox starts, kept across restarts (its files' tmpfs pages stay
@@ -146,16 +162,19 @@ struct session {
 	struct procstat ps;   /* /proc samples of the sandbox (loop thread) */
 	bool probe;           /* the startup probe's own sandbox: never warm */
 	bool dispatched;      /* a job reached the kernel since creation */
+	bool files_used;      /* a file operation reached its data dir */
 	uint64_t created_ms;  /* monotonic; when the identifier arrived */
-	uint64_t spawn_ms;    /* monotonic; when the launcher was spawned */
+	uint64_t spawn_ms;    /* monotonic; when its start was queued */
 	const char *end_reason; /* static text for the sessions table */
 
 	int refs;             /* holders besides the table */
 	bool in_dirty;
+	bool on_warm;         /* on its pool's warm list (pool.c) */
 	struct session *next_hash, *next_all, *next_warm, *next_dirty;
 };
 
 /* ---- called by the API (HTTP threads); they take sp->lock ---- */
+/* (the startup probe's session is pool_probe(), pool.h) */
 
 /*
  * Find the session of (principal, pool, identifier), creating it when
@@ -229,29 +248,54 @@ json_t *session_list(struct sandpool *sp, const char *principal, bool admin,
 struct job *job_new(enum job_kind kind, const char *code, uint32_t timeout_s,
 		    uint64_t output_max);
 
-/*
- * The startup probe (health.c): with sp->lock held, take a new session in
- * the first pool that is never offered as a warm sandbox, queue job on it
- * and start its sandbox.  On success *out holds a reference (drop it with
- * session_unref, after session_destroy) and job->done will be called.
- * Returns 0, or -ENOSPC (no slot) / -ESHUTDOWN (stopping), keeping job.
- */
-int session_probe(struct sandpool *sp, struct job *job, struct session **out);
 void job_free(struct job *job);
 
-/* ---- called by the loop thread (loop.c), with sp->lock held ---- */
+/* ---- called by the loop thread (loop.c) ---- */
 
-int session_start_sandbox(struct sandpool *sp, struct session *s);
-void session_on_report(struct sandpool *sp, struct session *s);
-void session_on_ctl(struct sandpool *sp, struct session *s, uint32_t events);
+/* What one wakeup read from a control socket, decoded (kernel.c). */
+struct session_input {
+	struct kernel_msg *msgs; /* owned array of n messages */
+	size_t n, cap;
+	bool eof;      /* the kernel closed the socket or it failed */
+	bool bad;      /* a protocol violation: kill the sandbox */
+	int rc;        /* kframe_feed's error, for the log */
+	uint32_t events;
+};
+
+/*
+ * Without sp->lock: read what s's kernel sent (a bounded amount per
+ * wakeup) and decode its frames into in.  Only the loop thread calls it,
+ * and only it changes s->ctl and s->rd.  Then call session_on_ctl()
+ * with the lock, which applies in and frees it.
+ */
+void session_read_ctl(struct session *s, uint32_t events,
+		      struct session_input *in);
+void session_on_ctl(struct sandpool *sp, struct session *s,
+		    struct session_input *in);
+/* With sp->lock: pid 1's pidfd is readable (it exited). */
 void session_on_exit(struct sandpool *sp, struct session *s);
 /* The session's cgroup reported an OOM kill. */
 void session_on_oom(struct sandpool *sp, struct session *s);
-/* Deadlines, cooldown, warm-pool refill; returns ms until the next timer
- * (or -1 for none). */
+/* Deadlines, cooldown, abandoned starts, warm-pool refill; returns ms
+ * until the next timer (or -1 for none).  sp->lock held. */
 int session_tick(struct sandpool *sp);
 /* Pop jobs finished since the last call (caller runs their callbacks). */
 struct job *session_take_done(struct sandpool *sp);
+
+/* ---- called by pool.c and start.c, with sp->lock held ---- */
+
+/* A new session struct holding slot in pool; no sandbox yet. */
+struct session *session_alloc(struct sandpool *sp, struct pool *pool,
+			      uint32_t slot);
+/* Queue s for the loop's attention and wake the loop. */
+void session_mark(struct sandpool *sp, struct session *s);
+/*
+ * A start request for s finished (start.c): take its results (fds,
+ * cgroup, data directory) into s and move its state on.  r's fds and
+ * group belong to s afterwards.
+ */
+void session_start_done(struct sandpool *sp, struct session *s,
+			struct start_result *r);
 
 /* Server lifecycle. */
 int sessions_init(struct sandpool *sp);

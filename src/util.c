@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -236,6 +238,41 @@ fmt_time_rfc3339(uint64_t ms, char *out, size_t outsz)
 }
 
 /* ---- fds ---- */
+
+int
+fd_open_tree(const char *path, uint64_t attr, int *out)
+{
+	struct mount_attr ma = {.attr_set = attr, .propagation = MS_PRIVATE};
+	int dir = -1, tree = -1, rc = 0;
+
+	*out = -1;
+	dir = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (dir < 0) {
+		rc = -errno;
+		goto out;
+	}
+	/* AT_RECURSIVE: like MS_BIND|MS_REC, submounts come along. */
+	tree = (int)syscall(SYS_open_tree, dir, "",
+			    AT_EMPTY_PATH | OPEN_TREE_CLONE |
+				    OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (tree < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE,
+		    &ma, sizeof(ma)) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	*out = tree;
+	tree = -1;
+out:
+	if (dir >= 0)
+		close(dir);
+	if (tree >= 0)
+		close(tree);
+	return rc;
+}
 
 int
 fd_set_nonblock(int fd)

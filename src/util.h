@@ -79,6 +79,15 @@ uint64_t wall_ms(void);
 /* RFC 3339 UTC with milliseconds into out (at least 32 bytes). */
 void fmt_time_rfc3339(uint64_t wall_ms, char *out, size_t outsz);
 
+/*
+ * A detached copy of the mount tree at path (open_tree(OPEN_TREE_CLONE),
+ * recursive, close-on-exec) with the MOUNT_ATTR_* bits of attr set on
+ * every mount in it, for a sandbox to move_mount() into place: a bind
+ * mount refuses a source in another mount namespace, a detached tree
+ * does not.  path must be a real directory (O_NOFOLLOW).  Returns 0 and
+ * the fd in *out, or -errno.
+ */
+int fd_open_tree(const char *path, uint64_t attr, int *out);
 int fd_set_nonblock(int fd);
 int fd_set_cloexec(int fd);
 /* write() all of it, retrying on EINTR; returns 0 or -errno. */

@@ -170,9 +170,12 @@ TEST(defaults)
 	CHECK(p == &c.pools[0]);
 	if (p == NULL)
 		return;
-	CHECK_INT(p->ready, ==, 2);
-	CHECK_INT(p->max_sessions, ==, 64);
-	CHECK_INT(p->max_starting, ==, 2);
+	CHECK_INT(p->ready, ==, 8);
+	CHECK_INT(p->max_sessions, ==, 1000);
+	CHECK_INT(p->start, ==, 0); /* zygote */
+	CHECK_INT(c.zygote_max_forks, ==, 10000);
+	CHECK_INT(c.zygote_max_age, ==, 3600);
+	CHECK_INT(p->max_starting, ==, 8);
 	CHECK_INT(p->memory, ==, GiB);
 	CHECK_INT(p->pids, ==, 256);
 	CHECK_INT(p->cpu_millis, ==, 1000);
@@ -298,7 +301,11 @@ static const struct {
 	{"[pool."
 	 "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij123]",
 	 "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij123",
-	 "ready", "2"},
+	 "ready", "8"},
+	{"start = launcher", "default", "start", "launcher"},
+	{"[pool.x]\nstart = launcher", "x", "start", "launcher"},
+	{"zygote.max_forks = 0", NULL, "zygote.max_forks", "0"},
+	{"zygote.max_age = 60", NULL, "zygote.max_age", "60"},
 };
 
 TEST(good_values)
@@ -453,10 +460,14 @@ static const struct {
 	 "is accepted"},
 	{"[pool.x]\negress = yes", "t.conf:2: egress: \"yes\": egress is not"},
 	/* cross-field rules, checked by config_finish() */
-	{"ready = 65",
+	{"ready = 1001",
+	 "pool default: ready (1001) must not exceed max_sessions (1000)"},
+	{"max_sessions = 64\nready = 65",
 	 "pool default: ready (65) must not exceed max_sessions (64)"},
 	{"[pool.x]\nmax_sessions = 1",
-	 "pool x: ready (2) must not exceed max_sessions (1)"},
+	 "pool x: ready (8) must not exceed max_sessions (1)"},
+	{"start = fork", "t.conf:1: start: \"fork\" is not one of zygote, "
+			 "launcher"},
 	{"files_quota = 1048575",
 	 "pool default: files_quota must be 0 (no quota) or at least 1M"},
 	{"[pool.x]\nfiles_quota = 512K", "pool x: files_quota must be 0"},
@@ -664,7 +675,7 @@ TEST(pools_inherit)
 	CHECK_INT(gpu->timeout, ==, 220); /* built-in, via default */
 	CHECK_INT(small->memory, ==, 256 * MiB);
 	CHECK_INT(small->cpu_millis, ==, 500);
-	CHECK_INT(small->ready, ==, 2);
+	CHECK_INT(small->ready, ==, 8);
 	CHECK_STR(gpu->name, "gpu");
 	/* A later change to the default pool reaches pools that did not set
 	 * the key, and not the ones that did; finish is idempotent. */
@@ -1128,7 +1139,7 @@ TEST(docs_cover_every_key)
 		if (strstr(doc, env) == NULL)
 			T_FAIL("docs/CONFIG.md lacks %s", env);
 	}
-	CHECK_INT(nkeys, ==, 20 + 13);
+	CHECK_INT(nkeys, ==, 22 + 14);
 	CHECK(strstr(conf, "api_key") != NULL);
 	CHECK(strstr(doc, "`api_key`") != NULL);
 	CHECK(strstr(doc, "SANDPOOL_API_KEY") != NULL);

@@ -3,11 +3,14 @@
  * test_result.c: the kernel's RESULT and outputs turned into Gen1 result,
  * Gen2 executionResult and the outputs array.  Vectors are JSON text in,
  * compact JSON text out; the malformed rows are what a hostile kernel
- * could send.
+ * could send.  The harness decodes the JSON as the server does, through
+ * kernel_value_decode() and kernel_outputs_decode() (kernel.c, which owns
+ * the checks), and hands the typed values to result_*().
  */
 #include <jansson.h>
 #include <string.h>
 
+#include "kernel.h"
 #include "result.h"
 #include "t.h"
 #include "util.h"
@@ -152,22 +155,59 @@ load(const char *text)
 	return v;
 }
 
+typedef json_t *(*result_fn)(const struct kernel_value *,
+			     const struct kernel_output *, size_t);
+
+/* Decode result and outputs as the server does and call fn; NULL JSON
+ * stands for an absent field. */
+static json_t *
+call(result_fn fn, const json_t *result, const json_t *outputs)
+{
+	struct kernel_value v;
+	struct kernel_output *outs = NULL;
+	size_t n;
+	json_t *got;
+
+	kernel_value_decode(result, &v);
+	n = kernel_outputs_decode(outputs, &outs);
+	got = fn(&v, outs, n);
+	free(outs);
+	return got;
+}
+
+/* result_outputs through kernel_outputs_decode. */
+static json_t *
+outputs_of(const json_t *outputs)
+{
+	struct kernel_output *outs = NULL;
+	size_t n = kernel_outputs_decode(outputs, &outs);
+	json_t *got = result_outputs(outs, n);
+
+	free(outs);
+	return got;
+}
+
+static char *
+dump(const json_t *v)
+{
+	return v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+}
+
 static void
-run(const struct rcase *cases, size_t n,
-    json_t *(*fn)(const json_t *, const json_t *), const char *label)
+run(const struct rcase *cases, size_t n, result_fn fn, const char *label)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
 		json_t *res = load(cases[i].result);
 		json_t *out = load(cases[i].outputs);
-		json_t *got = fn(res, out);
+		json_t *got = call(fn, res, out);
 		char *s = NULL;
 
 		if (got == NULL) {
 			T_FAIL("%s row %zu: NULL", label, i);
 		} else {
-			s = json_dumps(got, JSON_COMPACT | JSON_ENCODE_ANY);
+			s = dump(got);
 			if (s == NULL || strcmp(s, cases[i].want) != 0)
 				T_FAIL("%s row %zu %s: got %s, want %s", label,
 				       i,
@@ -199,7 +239,7 @@ TEST(gen2_vectors)
 TEST(gen1_int_types)
 {
 	json_t *r = load("{\"kind\":\"int\",\"text\":\"42\"}");
-	json_t *v = result_gen1(r, NULL);
+	json_t *v = call(result_gen1, r, NULL);
 
 	CHECK(json_is_integer(v));
 	CHECK_INT(json_integer_value(v), ==, 42);
@@ -207,7 +247,7 @@ TEST(gen1_int_types)
 	json_decref(r);
 
 	r = load("{\"kind\":\"float\",\"value\":4.0,\"text\":\"4.0\"}");
-	v = result_gen1(r, NULL);
+	v = call(result_gen1, r, NULL);
 	CHECK(json_is_real(v));
 	json_decref(v);
 	json_decref(r);
@@ -220,11 +260,27 @@ TEST(gen1_float_extremes)
 	json_t *v;
 
 	json_object_set_new(r, "value", json_real(1e308));
-	v = result_gen1(r, NULL);
+	v = call(result_gen1, r, NULL);
 	CHECK(json_is_real(v));
 	CHECK(json_real_value(v) == 1e308);
 	json_decref(v);
 	json_decref(r);
+}
+
+/* A NULL value pointer (no RESULT: a shell command, no reply) is "". */
+TEST(null_value)
+{
+	json_t *v = result_gen1(NULL, NULL, 0);
+	char *s = dump(v);
+
+	CHECK_STR(s, "\"\"");
+	free(s);
+	json_decref(v);
+	v = result_gen2(NULL, NULL, 0);
+	s = dump(v);
+	CHECK_STR(s, "\"\"");
+	free(s);
+	json_decref(v);
 }
 
 TEST(outputs)
@@ -234,7 +290,7 @@ TEST(outputs)
 		     "5,{\"type\":\"html\",\"data\":5},"
 		     "{\"type\":\"image\",\"format\":\"png\",\"data\":\"Q\"},"
 		     "{\"type\":\"html\"}," IMG2 "]");
-	json_t *out = result_outputs(in);
+	json_t *out = outputs_of(in);
 	char *s = json_dumps(out, JSON_COMPACT);
 
 	CHECK_STR(s, "[" WIRE1 "," HTML "," WIRE2 "]");
@@ -242,21 +298,111 @@ TEST(outputs)
 	json_decref(out);
 	json_decref(in);
 
-	out = result_outputs(NULL);
+	out = outputs_of(NULL);
 	CHECK(json_is_array(out) && json_array_size(out) == 0);
 	json_decref(out);
 
 	in = load("{\"type\":\"image\"}");
-	out = result_outputs(in);
+	out = outputs_of(in);
 	CHECK(json_is_array(out) && json_array_size(out) == 0);
 	json_decref(out);
+	json_decref(in);
+}
+
+/* Vectors for the checks kernel_outputs_decode makes on each item. */
+static const struct {
+	const char *in, *want;
+} output_rows[] = {
+	/* html keeps a NUL and may be empty. */
+	{"[{\"type\":\"html\",\"data\":\"a\\u0000b\"}]",
+	 "[{\"type\":\"html\",\"data\":\"a\\u0000b\"}]"},
+	{"[{\"type\":\"html\",\"data\":\"\"}]",
+	 "[{\"type\":\"html\",\"data\":\"\"}]"},
+	/* Types and formats are compared exactly. */
+	{"[{\"type\":\"html\\u0000x\",\"data\":\"h\"}]", "[]"},
+	{"[{\"type\":\"image\\u0000\",\"format\":\"png\",\"data\":\"QUFB\"}]",
+	 "[]"},
+	{"[{\"type\":\"image\",\"format\":\"png\\u0000\",\"data\":\"QUFB\"}]",
+	 "[]"},
+	{"[{\"type\":\"IMAGE\",\"format\":\"png\",\"data\":\"QUFB\"}]", "[]"},
+	{"[{\"type\":\"image\",\"format\":\"PNG\",\"data\":\"QUFB\"}]", "[]"},
+	/* Base64: the alphabet, padding only at the end, length 4k. */
+	{"[{\"type\":\"image\",\"format\":\"png\",\"data\":\"QQ==\"}]",
+	 "[{\"type\":\"image\",\"format\":\"png\",\"base64_data\":\"QQ==\"}]"},
+	{"[{\"type\":\"image\",\"format\":\"png\",\"data\":\"+/09\"}]",
+	 "[{\"type\":\"image\",\"format\":\"png\",\"base64_data\":\"+/09\"}]"},
+	{"[{\"type\":\"image\",\"format\":\"png\",\"data\":\"Q===\"}]", "[]"},
+	{"[{\"type\":\"image\",\"format\":\"png\",\"data\":\"QQ=A\"}]", "[]"},
+	{"[{\"type\":\"image\",\"format\":\"png\",\"data\":\"QU-_\"}]", "[]"},
+	{"[{\"type\":\"image\",\"format\":\"png\",\"data\":\"QUF\"}]", "[]"},
+	{"[{\"type\":\"image\",\"format\":\"png\",\"data\":\"QU\\u0000B\"}]",
+	 "[]"},
+	{"[{\"type\":\"image\",\"format\":\"png\",\"data\":\"QUFB\\n\"}]",
+	 "[]"},
+	{"[{\"type\":\"image\",\"format\":5,\"data\":\"QUFB\"}]", "[]"},
+	{"[{\"type\":null,\"data\":\"x\"}]", "[]"},
+	{"[{\"data\":\"x\"}]", "[]"},
+};
+
+TEST(output_item_checks)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(output_rows); i++) {
+		json_t *in = load(output_rows[i].in);
+		json_t *out = outputs_of(in);
+		char *s = json_dumps(out, JSON_COMPACT);
+
+		if (s == NULL || strcmp(s, output_rows[i].want) != 0)
+			T_FAIL("outputs row %zu %s: got %s, want %s", i,
+			       output_rows[i].in, s ? s : "(null)",
+			       output_rows[i].want);
+		free(s);
+		json_decref(out);
+		json_decref(in);
+	}
+}
+
+/*
+ * At most KERNEL_MAX_OUTPUTS outputs are kept, the first ones: a kernel
+ * that sends more cannot grow the reply, and Gen1's image is the last
+ * image that was kept.
+ */
+TEST(outputs_capped)
+{
+	json_t *in = json_array(), *out, *v;
+	size_t i;
+	char *s;
+
+	/* Invalid items first: they do not count against the cap. */
+	for (i = 0; i < 10; i++)
+		json_array_append_new(in, json_integer(1));
+	for (i = 0; i < KERNEL_MAX_OUTPUTS - 1; i++)
+		json_array_append_new(in, load(HTML));
+	json_array_append_new(in, load(IMG1));
+	json_array_append_new(in, load(IMG2)); /* one too many */
+	out = outputs_of(in);
+	CHECK_INT(json_array_size(out), ==, KERNEL_MAX_OUTPUTS);
+	s = json_dumps(json_array_get(out, KERNEL_MAX_OUTPUTS - 1),
+		       JSON_COMPACT);
+	CHECK_STR(s, WIRE1);
+	free(s);
+	json_decref(out);
+
+	v = load("{\"kind\":\"none\"}");
+	out = call(result_gen1, v, in);
+	s = dump(out);
+	CHECK_STR(s, WIRE1);
+	free(s);
+	json_decref(out);
+	json_decref(v);
 	json_decref(in);
 }
 
 TEST(outputs_do_not_alias_input)
 {
 	json_t *in = load("[" IMG1 "]");
-	json_t *out = result_outputs(in);
+	json_t *out = outputs_of(in);
 
 	/* Dropping the kernel's message must leave the answer intact. */
 	json_decref(in);
@@ -264,6 +410,26 @@ TEST(outputs_do_not_alias_input)
 						    "base64_data")),
 		  "QUFB");
 	json_decref(out);
+}
+
+/* Likewise for the value and Gen1's image. */
+TEST(values_do_not_alias_input)
+{
+	json_t *r = load("{\"kind\":\"str\",\"value\":\"abc\"}");
+	json_t *o = load("[" IMG1 "]");
+	json_t *s = call(result_gen2, r, NULL);
+	json_t *img;
+
+	json_decref(r);
+	CHECK_STR(json_string_value(s), "abc");
+	json_decref(s);
+	r = load("{\"kind\":\"none\"}");
+	img = call(result_gen1, r, o);
+	json_decref(r);
+	json_decref(o);
+	CHECK_STR(json_string_value(json_object_get(img, "base64_data")),
+		  "QUFB");
+	json_decref(img);
 }
 
 T_MAIN()
