@@ -603,6 +603,19 @@ config_pool(const struct config *cfg, const char *name)
 	return NULL;
 }
 
+/* Was `ready` set for pool i, or (inherited) for the default pool? */
+static bool
+ready_set(const struct config *cfg, int i)
+{
+	uint64_t bit = 0;
+	size_t r;
+
+	for (r = 0; r < NROWS; r++)
+		if (strcmp(rows[r].name, "ready") == 0)
+			bit = UINT64_C(1) << r;
+	return (cfg->pools[i].set_mask & bit) || (cfg->pools[0].set_mask & bit);
+}
+
 int
 config_finish(struct config *cfg, struct sp_err *err)
 {
@@ -625,6 +638,11 @@ config_finish(struct config *cfg, struct sp_err *err)
 			if (strcmp(cfg->pools[j].name, pc->name) == 0)
 				return FAIL("pool %s is defined twice",
 					    pc->name);
+		/* A ready count nobody wrote (the built-in default) yields
+		 * to a smaller max_sessions; one somebody wrote is a
+		 * mistake to point out. */
+		if (pc->ready > pc->max_sessions && !ready_set(cfg, i))
+			cfg->pools[i].ready = pc->max_sessions;
 		if (pc->ready > pc->max_sessions)
 			return FAIL("pool %s: ready (%u) must not exceed "
 				    "max_sessions (%u)",

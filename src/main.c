@@ -7,6 +7,7 @@
  * non-loopback address without an API key, prepares the state directory,
  * starts the loop thread and the HTTP daemon, and then waits for SIGTERM or
  * SIGINT in the main thread, which drains and shuts everything down.
+ * SIGHUP reads the configuration again (reload()).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -33,7 +34,9 @@
 #include "priv.h"
 #include "sandpool.h"
 #include "server.h"
+#include "pool.h"
 #include "session.h"
+#include "start_zygote.h"
 #include "store.h"
 
 extern char **environ;
@@ -93,6 +96,7 @@ load_config(struct config *cfg, int argc, char **argv, bool *dump)
 	int ch, i;
 
 	*dump = false;
+	optind = 1; /* a SIGHUP parses argv again */
 	/* First pass: only find the config file, which flags override. */
 	while ((ch = getopt_long(argc, argv, "c:l:s:k:v:nh", opts, NULL)) !=
 	       -1) {
@@ -153,6 +157,75 @@ bad:
 	return -EINVAL;
 }
 
+/* config_dump() text of cfg, without its preload lines. */
+static char *
+dump_sans_preload(const struct config *cfg)
+{
+	char *text = NULL, *line, *save = NULL;
+	size_t len = 0;
+	struct buf b;
+	FILE *f = open_memstream(&text, &len);
+
+	buf_init(&b, 1 << 20);
+	if (f == NULL)
+		return xstrdup("");
+	config_dump(cfg, f);
+	fclose(f);
+	for (line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		if (strncmp(line, "preload = ", 10) != 0)
+			buf_printf(&b, "%s\n", line);
+	free(text);
+	buf_append(&b, "", 1);
+	return buf_steal(&b, NULL);
+}
+
+/*
+ * SIGHUP: read the configuration again, as at startup.  A pool's preload
+ * set takes effect for new sessions (its warm sandboxes are replaced, a
+ * template of the new set is started); anything else needs a restart,
+ * which the log says.  A configuration with errors changes nothing.
+ */
+static void
+reload(struct sandpool *sp, const struct config *cfg, int argc, char **argv)
+{
+	struct config *nc = xcalloc(1, sizeof(*nc));
+	char *before = NULL, *after = NULL;
+	bool dump;
+	int i;
+
+	if (load_config(nc, argc, argv, &dump) < 0) {
+		log_warnx("SIGHUP: the configuration has errors (above); "
+			  "nothing changed");
+		goto out;
+	}
+	for (i = 0; i < sp->npools; i++) {
+		const struct pool_config *np =
+			config_pool(nc, sp->pools[i].cfg->name);
+
+		if (np == NULL)
+			log_warnx("SIGHUP: pool %s is no longer configured; "
+				  "restart the server to remove it",
+				  sp->pools[i].cfg->name);
+		else
+			pool_set_preload(sp, &sp->pools[i], np->preload);
+	}
+	pthread_mutex_lock(&sp->lock);
+	start_zygote_update(sp);
+	pthread_mutex_unlock(&sp->lock);
+	before = dump_sans_preload(cfg);
+	after = dump_sans_preload(nc);
+	if (strcmp(before, after) != 0)
+		log_warnx("SIGHUP: changes to keys other than preload take "
+			  "effect at the next restart");
+	log_info("SIGHUP: configuration reloaded");
+out:
+	free(before);
+	free(after);
+	config_fini(nc);
+	free(nc);
+}
+
 static int
 serve(int argc, char **argv)
 {
@@ -186,7 +259,7 @@ serve(int argc, char **argv)
 		if (sigwait(&set, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			log_info("SIGHUP ignored: restart to change the config");
+			reload(&sp, &cfg, argc, argv);
 			continue;
 		}
 		break;

@@ -135,10 +135,11 @@ static int
 open_tree_at(const char *path, uint64_t attr, int *out,
 	     struct sandbox_err *e)
 {
-	int rc = fd_open_tree(path, attr, out);
+	const char *step = "";
+	int rc = fd_open_tree(path, attr, out, &step);
 
 	if (rc < 0)
-		return sandbox_errf(e, rc, "open_tree %s", path);
+		return sandbox_errf(e, rc, "%s %s", step, path);
 	return 0;
 }
 

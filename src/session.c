@@ -1286,7 +1286,9 @@ attend(struct sandpool *sp, struct session *s)
 			kill_sandbox(sp, s, "the session was deleted");
 		return;
 	}
-	if (s->state == SESSION_NEW &&
+	/* A data request in flight (a file came first) makes the directory
+	 * the sandbox will bind; its end brings us back here. */
+	if (s->state == SESSION_NEW && !s->data_pending &&
 	    (s->identifier == NULL || s->q_head || s->start_failures == 0)) {
 		start_spawn(sp, s, s->identifier != NULL);
 		return;

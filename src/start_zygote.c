@@ -604,7 +604,7 @@ start_zygote_spawn(struct sandpool *sp, const struct start_spec *spec,
 	size_t len = 0;
 	json_int_t pid = 0;
 	uint64_t id;
-	const char *op;
+	const char *op, *step = "";
 
 	r->backend = START_ZYGOTE;
 	if (zy == NULL)
@@ -628,17 +628,17 @@ start_zygote_spawn(struct sandpool *sp, const struct start_spec *spec,
 	rc = fd_open_tree(spec->data_dir, MOUNT_ATTR_NOSUID |
 						  MOUNT_ATTR_NODEV |
 						  MOUNT_ATTR_NOEXEC,
-			  &data_tree);
+			  &data_tree, &step);
 	if (rc == 0)
 		rc = fd_open_tree(sp->runtime_dir, MOUNT_ATTR_RDONLY |
 							   MOUNT_ATTR_NOSUID |
 							   MOUNT_ATTR_NODEV,
-				  &rt_tree);
+				  &rt_tree, &step);
 	if (rc == 0 && (pipe2(rel, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0))
 		rc = -errno;
 	if (rc < 0) {
-		snprintf(r->why, sizeof(r->why), "preparing the sandbox: %s",
-			 strerror(-rc));
+		snprintf(r->why, sizeof(r->why), "preparing the sandbox: %s: %s",
+			 step, strerror(-rc));
 		goto out;
 	}
 	fds[nfds++] = spec->ctl;

@@ -240,17 +240,19 @@ fmt_time_rfc3339(uint64_t ms, char *out, size_t outsz)
 /* ---- fds ---- */
 
 int
-fd_open_tree(const char *path, uint64_t attr, int *out)
+fd_open_tree(const char *path, uint64_t attr, int *out, const char **step)
 {
 	struct mount_attr ma = {.attr_set = attr, .propagation = MS_PRIVATE};
 	int dir = -1, tree = -1, rc = 0;
 
 	*out = -1;
+	*step = "open";
 	dir = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (dir < 0) {
 		rc = -errno;
 		goto out;
 	}
+	*step = "open_tree";
 	/* AT_RECURSIVE: like MS_BIND|MS_REC, submounts come along. */
 	tree = (int)syscall(SYS_open_tree, dir, "",
 			    AT_EMPTY_PATH | OPEN_TREE_CLONE |
@@ -259,6 +261,7 @@ fd_open_tree(const char *path, uint64_t attr, int *out)
 		rc = -errno;
 		goto out;
 	}
+	*step = "mount_setattr";
 	if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE,
 		    &ma, sizeof(ma)) < 0) {
 		rc = -errno;

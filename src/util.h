@@ -85,9 +85,11 @@ void fmt_time_rfc3339(uint64_t wall_ms, char *out, size_t outsz);
  * every mount in it, for a sandbox to move_mount() into place: a bind
  * mount refuses a source in another mount namespace, a detached tree
  * does not.  path must be a real directory (O_NOFOLLOW).  Returns 0 and
- * the fd in *out, or -errno.
+ * the fd in *out, or -errno with *step naming the call that failed
+ * ("open", "open_tree", "mount_setattr").
  */
-int fd_open_tree(const char *path, uint64_t attr, int *out);
+int fd_open_tree(const char *path, uint64_t attr, int *out,
+		 const char **step);
 int fd_set_nonblock(int fd);
 int fd_set_cloexec(int fd);
 /* write() all of it, retrying on EINTR; returns 0 or -errno. */

@@ -70,9 +70,15 @@ def comm(pid):
         return ""
 
 
+# The server's own helpers, which are its children but no sandbox: the
+# reaper and the zygote templates.
+HELPERS = ("sp-reaper", "sp-zygote")
+
+
 def children(pid, reaper=False):
     """Pids whose parent is pid: the sandboxes' inits and launchers, and
-    with reaper=True also the server's reaper ("sp-reaper")."""
+    with reaper=True also the server's helpers (the reaper, "sp-reaper",
+    and the zygote templates, "sp-zygote")."""
     out = []
     for e in os.listdir("/proc"):
         if not e.isdigit():
@@ -86,7 +92,7 @@ def children(pid, reaper=False):
                         break
         except OSError:
             pass
-    return [p for p in out if reaper or comm(p) != "sp-reaper"]
+    return [p for p in out if reaper or comm(p) not in HELPERS]
 
 
 def reaper_of(pid):

@@ -65,7 +65,8 @@ def test_format_and_families(srv):
                 in fams["sandpool_sessions"]["samples"]
     assert value(fams, "sandpool_sessions", pool="default",
                  state="ready") == 1
-    assert value(fams, "sandpool_sessions_max", pool="small") == 64
+    # The default max_sessions (docs/CONFIG.md).
+    assert value(fams, "sandpool_sessions_max", pool="small") == 1000
 
 
 def test_promtool(srv):

@@ -306,6 +306,9 @@ static const struct {
 	{"[pool.x]\nstart = launcher", "x", "start", "launcher"},
 	{"zygote.max_forks = 0", NULL, "zygote.max_forks", "0"},
 	{"zygote.max_age = 60", NULL, "zygote.max_age", "60"},
+	/* the default ready count yields to a smaller max_sessions */
+	{"[pool.x]\nmax_sessions = 1", "x", "ready", "1"},
+	{"max_sessions = 5", "default", "ready", "5"},
 };
 
 TEST(good_values)
@@ -464,8 +467,10 @@ static const struct {
 	 "pool default: ready (1001) must not exceed max_sessions (1000)"},
 	{"max_sessions = 64\nready = 65",
 	 "pool default: ready (65) must not exceed max_sessions (64)"},
-	{"[pool.x]\nmax_sessions = 1",
-	 "pool x: ready (8) must not exceed max_sessions (1)"},
+	{"[pool.x]\nready = 2\nmax_sessions = 1",
+	 "pool x: ready (2) must not exceed max_sessions (1)"},
+	{"ready = 3\n[pool.x]\nmax_sessions = 1",
+	 "pool x: ready (3) must not exceed max_sessions (1)"},
 	{"start = fork", "t.conf:1: start: \"fork\" is not one of zygote, "
 			 "launcher"},
 	{"files_quota = 1048575",
