@@ -58,6 +58,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/pidfd.h>
@@ -70,6 +71,7 @@
 #include "init.h"
 #include "log.h"
 #include "sandbox_child.h"
+#include "seccomp_policy.h"
 #include "sandbox_opts.h"
 #include "sandbox_template.h"
 #include "util.h"
@@ -98,6 +100,7 @@ struct launcher {
 	int pidfd;	  /* of the child; -1 until cloned */
 	pid_t pid;	  /* of the child, as the host sees it */
 	bool ctl;	  /* fd 3 was open at start: the control socket */
+	struct seccomp_prog seccomp; /* compiled before the clone */
 	sigset_t fwd;	  /* forwarded_signals, blocked with --wait */
 };
 
@@ -198,6 +201,9 @@ launcher_start(struct launcher *l, struct sandbox_err *e)
 		return rc;
 	if (pipe2(l->release, O_CLOEXEC) < 0 || pipe2(l->errp, O_CLOEXEC) < 0)
 		return sandbox_errf(e, -errno, "pipe2");
+	rc = seccomp_compile(&l->seccomp, e);
+	if (rc < 0)
+		return rc;
 	/* The sandbox's init becomes the server's child; the server holds
 	 * its pidfd.  Tests (--wait) keep it as our own child. */
 	if (!l->o->wait)
@@ -222,6 +228,7 @@ launcher_start(struct launcher *l, struct sandbox_err *e)
 			.runtime_tree = l->runtime_tree,
 			.ctl_fd = l->ctl ? 3 : -1,
 			.init_fd = -1,
+			.seccomp = &l->seccomp,
 			.stdio = o->stdio,
 			.argv = o->argv,
 			.envp = o->env,
@@ -383,5 +390,6 @@ main(int argc, char **argv)
 	close_fd(&l.pidfd);
 	close_fd(&l.errp[0]);
 	close_fd(&l.release[1]);
+	free(l.seccomp.filter);
 	return code;
 }

@@ -422,7 +422,7 @@ sandbox_child_enter(const struct sandbox_child *c)
 	/* After all mounts (rules bind to the final tree); before
 	 * seccomp, so the filter never has to allow Landlock's syscalls. */
 	check(errfd, landlock_install(&e), &e, "landlock");
-	check(errfd, seccomp_install(&e), &e, "seccomp");
+	check(errfd, seccomp_load_prog(c->seccomp, &e), &e, "seccomp");
 	check(errfd, set_rlimits(c), &e, "rlimits");
 	/* Start PROGRAM, reap and forward signals until PROGRAM exits;
 	 * returns only in a zygote child's PROGRAM. */

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "sandbox.h"
+#include "seccomp_policy.h"
 
 struct sandbox_child {
 	const char *hostname;  /* validated: [A-Za-z0-9-], 1..63 chars */
@@ -34,6 +35,7 @@ struct sandbox_child {
 	const int *keep_fds;
 	size_t nkeep;	       /* 0..SANDBOX_MAX_KEEP_FDS */
 	int init_fd;	       /* zygote: memfd of the launcher, for pid 1 */
+	const struct seccomp_prog *seccomp; /* compiled by the parent */
 	bool stdio;	       /* PROGRAM keeps fds 0-2 (tests) */
 	/* PROGRAM to exec (the launcher), or NULL: fork it and return in
 	 * it (a zygote child, whose program is the Python it came from). */

@@ -26,7 +26,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -208,13 +214,16 @@ add_rule(scmp_filter_ctx ctx, const struct seccomp_rule *r)
 }
 
 int
-seccomp_install(struct sandbox_err *e)
+seccomp_compile(struct seccomp_prog *out, struct sandbox_err *e)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	char *name = NULL;
+	struct stat st;
 	size_t i;
-	int rc = 0;
+	int rc = 0, fd = -1;
 
+	out->filter = NULL;
+	out->len = 0;
 	if (ctx == NULL) {
 		rc = sandbox_errf(e, -ENOMEM, "seccomp_init");
 		goto out;
@@ -222,7 +231,7 @@ seccomp_install(struct sandbox_err *e)
 	/* Another ABI would get around a list of native numbers. */
 	rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
 			      SCMP_ACT_KILL_PROCESS);
-	/* Report the kernel's errno from seccomp_load, not ECANCELED. */
+	/* Report the kernel's errno, not ECANCELED. */
 	if (rc == 0)
 		rc = seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1);
 	/* A binary search over syscall numbers instead of a linear scan:
@@ -245,12 +254,51 @@ seccomp_install(struct sandbox_err *e)
 			goto out;
 		}
 	}
-	rc = seccomp_load(ctx);
-	if (rc < 0)
-		sandbox_errf(e, rc, "seccomp_load");
+	/* libseccomp 2.5 exports the BPF only to an fd. */
+	fd = memfd_create("seccomp", MFD_CLOEXEC);
+	if (fd < 0) {
+		rc = sandbox_errf(e, -errno, "memfd_create");
+		goto out;
+	}
+	rc = seccomp_export_bpf(ctx, fd);
+	if (rc < 0) {
+		sandbox_errf(e, rc, "seccomp_export_bpf");
+		goto out;
+	}
+	if (fstat(fd, &st) < 0 || st.st_size <= 0 ||
+	    st.st_size % (off_t)sizeof(struct sock_filter) != 0 ||
+	    st.st_size / (off_t)sizeof(struct sock_filter) > BPF_MAXINSNS) {
+		rc = sandbox_errf(e, -EINVAL, "seccomp program size");
+		goto out;
+	}
+	out->filter = xmalloc((size_t)st.st_size);
+	if (pread(fd, out->filter, (size_t)st.st_size, 0) != st.st_size) {
+		rc = sandbox_errf(e, -EIO, "seccomp program read");
+		free(out->filter);
+		out->filter = NULL;
+		goto out;
+	}
+	out->len = (unsigned short)(st.st_size / (off_t)sizeof(struct sock_filter));
+	rc = 0;
 out:
+	if (fd >= 0)
+		close(fd);
 	free(name);
 	if (ctx != NULL)
 		seccomp_release(ctx);
 	return rc;
+}
+
+int
+seccomp_load_prog(const struct seccomp_prog *p, struct sandbox_err *e)
+{
+	struct sock_fprog prog = {.len = p->len, .filter = p->filter};
+
+	if (p->filter == NULL || p->len == 0)
+		return sandbox_errf(e, -EINVAL, "no seccomp program");
+	/* What seccomp_load() does with the attributes we set: NO_NEW_PRIVS
+	 * is already on (sandbox_child.c), and no filter flags. */
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+		return sandbox_errf(e, -errno, "seccomp(SET_MODE_FILTER)");
+	return 0;
 }

@@ -25,7 +25,6 @@
 #include <Python.h>
 
 #include <dirent.h>
-#include <malloc.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -44,6 +43,10 @@
 #include "sandbox_child.h"
 
 PyMODINIT_FUNC PyInit__sandpool_zygote(void);
+
+/* The seccomp policy, compiled in the template at its first spawn and
+ * kept: its children only load it. */
+static struct seccomp_prog zy_seccomp;
 
 /* Threads of this process (the template must have exactly one). */
 static int
@@ -221,6 +224,14 @@ zy_spawn(PyObject *self, PyObject *args)
 		PyErr_SetString(PyExc_ValueError, "tmp_size or pids");
 		return NULL;
 	}
+	if (zy_seccomp.filter == NULL) {
+		struct sandbox_err se = {{0}};
+
+		if (seccomp_compile(&zy_seccomp, &se) < 0) {
+			PyErr_Format(PyExc_RuntimeError, "%s", se.msg);
+			return NULL;
+		}
+	}
 	/* Only the calling thread survives a fork: any other thread's
 	 * locks (malloc's, the GIL's helpers) would stay held forever. */
 	n = count_threads();
@@ -249,11 +260,6 @@ zy_spawn(PyObject *self, PyObject *args)
 		if (sigaction(sig, NULL, &saved[sig]) < 0)
 			saved[sig].sa_handler = SIG_DFL;
 
-	/* Tidy malloc's free lists here, once per fork: otherwise the
-	 * first malloc of each child sorts the template's unsorted and
-	 * fast bins, writing to free chunks all over the heap, and every
-	 * page it touches becomes a private copy (2+ MiB per child). */
-	malloc_trim(0);
 	PyOS_BeforeFork();
 	/* No new stack: the child continues like a fork, on a copy of
 	 * ours (sandbox.c's raw clone). */
@@ -286,6 +292,7 @@ zy_spawn(PyObject *self, PyObject *args)
 			.keep_fds = keep,
 			.nkeep = (size_t)nkeep,
 			.init_fd = init_fd,
+			.seccomp = &zy_seccomp,
 			.stdio = false,
 			.argv = NULL,
 			.envp = NULL,
