@@ -98,6 +98,8 @@ struct metrics {
 	counter created[CONFIG_MAX_POOLS];
 	counter starts_ok[CONFIG_MAX_POOLS];
 	counter starts_failed[CONFIG_MAX_POOLS];
+	counter backend_starts[2]; /* enum start_backend */
+	counter templates[2];      /* zygote templates: started, ready */
 	counter timeouts_interrupted;
 	counter timeouts_killed;
 	counter oom;
@@ -194,6 +196,20 @@ metrics_sandbox_start(struct metrics *m, int pool, bool ok, double seconds)
 	} else {
 		inc(&m->starts_failed[pool], 1);
 	}
+}
+
+void
+metrics_backend_start(struct metrics *m, int backend)
+{
+	if (m != NULL && backend >= 0 && backend < 2)
+		inc(&m->backend_starts[backend], 1);
+}
+
+void
+metrics_template(struct metrics *m, bool ready)
+{
+	if (m != NULL)
+		inc(&m->templates[ready ? 1 : 0], 1);
 }
 
 void
@@ -360,6 +376,24 @@ metrics_render(struct sandpool *sp, struct buf *b)
 		    ",result=\"ok\"", m->starts_ok, NULL);
 	pool_series(b, "sandpool_sandbox_starts_total", sp, npools,
 		    ",result=\"failed\"", m->starts_failed, NULL);
+	family(b, "sandpool_sandbox_backend_starts_total", "counter",
+	       "Sandboxes made by each start backend: forked from a zygote "
+	       "template, or by the launcher (pools with start = launcher, "
+	       "and the fallback while a template is down).");
+	buf_printf(b,
+		   "sandpool_sandbox_backend_starts_total{backend=\"zygote\"} "
+		   "%llu\n"
+		   "sandpool_sandbox_backend_starts_total{backend=\"launcher\"} "
+		   "%llu\n",
+		   (unsigned long long)get(&m->backend_starts[0]),
+		   (unsigned long long)get(&m->backend_starts[1]));
+	family(b, "sandpool_zygote_templates_total", "counter",
+	       "Zygote templates started, and those that said ready.");
+	buf_printf(b,
+		   "sandpool_zygote_templates_total{state=\"started\"} %llu\n"
+		   "sandpool_zygote_templates_total{state=\"ready\"} %llu\n",
+		   (unsigned long long)get(&m->templates[0]),
+		   (unsigned long long)get(&m->templates[1]));
 
 	family(b, "sandpool_executions_total", "counter",
 	       "Finished executions by status (Succeeded, Failed: the code "

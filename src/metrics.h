@@ -46,6 +46,10 @@ void metrics_session_latency(struct metrics *m, double seconds);
  * the kernel's "ready", or a failed start. */
 void metrics_sandbox_start(struct metrics *m, int pool, bool ok,
 			   double seconds);
+/* A sandbox made by backend (enum start_backend). */
+void metrics_backend_start(struct metrics *m, int backend);
+/* A zygote template was started, or said ready. */
+void metrics_template(struct metrics *m, bool ready);
 /* A timeout: interrupted (state kept) or killed (kernel restarted). */
 void metrics_timeout(struct metrics *m, bool killed);
 void metrics_oom(struct metrics *m);

@@ -68,6 +68,8 @@ static void kill_sandbox(struct sandpool *sp, struct session *s,
 			 const char *why);
 static void fail_jobs(struct sandpool *sp, struct session *s,
 		      enum job_outcome outcome, const char *detail);
+static bool client_gone(int fd);
+static void reap_abandoned(struct sandpool *sp, struct session *s);
 
 /* ------------------------------------------------------------------ */
 /* jobs                                                                */
@@ -794,6 +796,7 @@ session_start_done(struct sandpool *sp, struct session *s,
 	}
 	s->state = SESSION_STARTING;
 	s->ready_by_ms = now_ms() + READY_TIMEOUT_MS;
+	metrics_backend_start(sp->metrics, (int)s->backend);
 	log_debug("session=%s sandbox up (%s, pid %d)", s->sid,
 		  start_backend_name(s->backend), (int)s->pid1);
 	/* Now wait for the kernel's "ready"; a delete that came meanwhile
@@ -841,6 +844,13 @@ dispatch(struct sandpool *sp, struct session *s)
 
 	if (s->state != SESSION_IDLE || j == NULL || s->destroy)
 		return;
+	/* Its client gave up while it waited: it must not run now. */
+	if (j->client_fd >= 0 && client_gone(j->client_fd)) {
+		reap_abandoned(sp, s);
+		j = s->q_head;
+		if (j == NULL || s->destroy)
+			return;
+	}
 	s->q_head = j->next;
 	if (s->q_head == NULL)
 		s->q_tail = NULL;

@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "pool.h"
 #include "priv.h"
 #include "sandpool.h"
@@ -259,6 +260,7 @@ launch(struct sandpool *sp, struct zset *set)
 	z->next = zy->all;
 	zy->all = z;
 	set->coming = z;
+	metrics_template(sp->metrics, false);
 	log_info("zygote: starting a template for \"%s\" (pid %d)",
 		 set->preload, (int)pid);
 out:
@@ -321,6 +323,7 @@ on_hello(struct sandpool *sp, struct zset *set, struct zygote *z)
 		set->failures = 0;
 		if (old)
 			retire(old);
+		metrics_template(sp->metrics, true);
 		log_info("zygote: the template for \"%s\" is ready in %llu ms "
 			 "(pid %d)%s",
 			 z->preload,
