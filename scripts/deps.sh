@@ -10,7 +10,7 @@ build-essential pkg-config make gcc
 libmicrohttpd-dev libjansson-dev libseccomp-dev libsqlite3-dev libcap-dev
 libcurl4-openssl-dev libssl-dev
 clang libclang-rt-14-dev
-python3 python3-numpy python3-pandas python3-matplotlib python3-scipy
+python3 python3-dev python3-numpy python3-pandas python3-matplotlib python3-scipy
 python3-openpyxl python3-seaborn python3-sympy python3-pil
 python3-setuptools python3-ipython python3-pytest
 bubblewrap curl ca-certificates iproute2

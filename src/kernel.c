@@ -155,6 +155,10 @@ kernel_encode_request(enum kernel_req_kind kind, const char *id,
 	case KREQ_PING:
 		msg = json_pack("{s:s, s:s}", "op", "ping", "id", id);
 		break;
+	case KREQ_WARM:
+		msg = json_pack("{s:s, s:s, s:b}", "op", "ping", "id", id,
+				"warm", 1);
+		break;
 	}
 	if (msg == NULL)
 		goto out;

@@ -61,7 +61,11 @@ int kframe_encode(const json_t *obj, size_t limit, struct buf *out);
 
 /* ---- requests (server -> kernel) ---- */
 
-enum kernel_req_kind { KREQ_EXECUTE, KREQ_SHELL, KREQ_PING };
+/* KREQ_WARM is a ping that makes the kernel first run a scratch cell
+ * through its execute path, so that a warm sandbox's first real cell
+ * finds that path's pages already faulted in (the kernel's state is left
+ * as it was); its pong comes after. */
+enum kernel_req_kind { KREQ_EXECUTE, KREQ_SHELL, KREQ_PING, KREQ_WARM };
 
 /*
  * Append the frame of one request to out: "execute" (code), "shell"

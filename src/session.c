@@ -936,6 +936,12 @@ on_ready(struct sandpool *sp, struct session *s, const struct kernel_msg *m)
 		s->errfd = -1;
 	}
 	pool_ready(sp, s);
+	if (s->on_warm &&
+	    kernel_encode_request(KREQ_WARM, "warm", NULL, 0, &s->wbuf) == 0)
+		/* Waiting for a client anyway: fault the execute path in
+		 * now, not in the client's first cell.  A job sent meanwhile
+		 * waits in the socket behind it; the pong is ignored. */
+		flush_wbuf(sp, s);
 	log_debug("session=%s kernel ready (%s) in %llu ms", s->sid,
 		  start_backend_name(s->backend),
 		  (unsigned long long)(now_ms() - s->spawn_ms));

@@ -230,3 +230,37 @@ def test_fork_failure_is_503_with_retry_after(make_server):
             with open(os.path.join(parent, "cgroup.procs"), "w") as f:
                 f.write(p)
         os.rmdir(group)
+
+
+def test_kernel_restart_forks_again(make_server):
+    srv = make_server(config="preload = fractions\n")
+    one_template(srv)
+    s = ident("restart")
+    run(srv, "x = 1", s)
+    st, b = execute(srv, s, "import os\nos._exit(3)")
+    assert st == 200 and b["status"] == "Failed", b
+    assert b["error"]["code"] == "KernelDied"
+    # The restarted kernel is a fork of the template again, fresh state.
+    assert run(srv, BACKEND, s) == "True"
+    assert run(srv, "'x' in dir()", s) == "False"
+
+
+def test_template_replaced_after_max_age(make_server):
+    srv = make_server(config="zygote.max_age = 1\npreload = fractions\n")
+    first = one_template(srv)
+    wait_for(lambda: templates(srv) and first not in templates(srv), 30,
+             "the template to be replaced by age")
+    assert forked(srv)
+
+
+def test_serve_n_shows_the_start_backend(tmp_path):
+    import subprocess
+    from conftest import SANDPOOL
+    conf = tmp_path / "c.conf"
+    conf.write_text("[pool.cold]\nstart = launcher\n")
+    p = subprocess.run([str(SANDPOOL), "serve", "-n", "-c", str(conf)],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    text = p.stdout.split("[pool.cold]")
+    assert "start = zygote" in text[0] and "start = launcher" in text[1]
+    assert "zygote.max_forks = 10000" in text[0]

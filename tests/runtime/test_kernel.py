@@ -528,3 +528,18 @@ def test_threads_printing_after_cell(kernel):
     for _ in range(5):
         r = kernel.execute("1")
         assert r["result"] == {"kind": "int", "text": "1"}
+
+
+def test_warming_ping_leaves_no_trace(kernel):
+    """A warm sandbox's kernel runs a scratch cell on a warming ping
+    (session.c sends one when a warm sandbox is ready): the user's
+    namespace, `_`, the cell numbers and the builtins are as before."""
+    kernel.execute("y = 5")
+    kernel.execute("7")
+    kernel.send({"op": "ping", "id": "w1", "warm": True})
+    assert kernel.recv() == {"op": "pong", "id": "w1"}
+    assert kernel.value("(y, _)") == {"kind": "repr", "text": "(5, 7)"}
+    assert kernel.value("'x' in dir()") == {"kind": "repr", "text": "False"}
+    r = kernel.execute("1/0")
+    # The fifth cell the user ran, whatever the kernel ran in between.
+    assert "<cell-5>" in r["error"]["stack"], r["error"]["stack"]

@@ -803,6 +803,10 @@ TEST(encode_requests)
 		  0);
 	CHECK_STR(only_body(&out), "{\"op\":\"ping\",\"id\":\"p-1\"}");
 	out.len = 0;
+	CHECK_INT(kernel_encode_request(KREQ_WARM, "w", NULL, 0, &out), ==, 0);
+	CHECK_STR(only_body(&out),
+		  "{\"op\":\"ping\",\"id\":\"w\",\"warm\":true}");
+	out.len = 0;
 	/* output_max beyond what the kernel accepts is sent as its cap. */
 	CHECK_INT(kernel_encode_request(KREQ_EXECUTE, "e", "1", UINT64_MAX,
 					&out),
