@@ -7,6 +7,13 @@ protocol is in docs/ARCHITECTURE.md ("The kernel protocol"): 4-byte big-endian
 length + one UTF-8 JSON object, at most 8 MiB in and 64 MiB out.  The kernel
 never decides limits; it only keeps its own frames valid and bounded.
 
+Two ways in: main() for a kernel started on its own (the launcher backend),
+and, for the zygote backend, template_prepare() in the template (runtime/
+zygote.py: the session-independent startup, warm-up cells, gc.freeze()) and
+session_main() in each child forked from it, inside its sandbox (re-seed the
+RNGs, a fresh __main__, then serve).  Both run the same _prepare() and
+_open_session(), so a session cannot tell how its kernel started.
+
 Design notes (the why of each trick):
 
 - One thread serves the protocol: read a request, run it, reply.  The only
@@ -115,6 +122,7 @@ class K:
     kernel_file = None
     pristine = {}           # builtins as the kernel left them at startup
     user_builtins = {}      # the user's changes to them, swapped out between cells
+    client = False          # a client's request came (see _client_priority)
 
 
 # ---------------------------------------------------------------- fds
@@ -993,10 +1001,9 @@ def _prepare():
             "preloaded": preloaded, "failed": failed}
 
 
-def _open_session():
-    """The state of one session's kernel: its pid and working directory, the
-    saved stdio fds, a fresh __main__ as the user namespace, the builtins it
-    starts from.  Runs in the process that serves the session."""
+def _new_namespace():
+    """This process's pid, cwd and saved stdio fds, and a fresh module for
+    user code (returned, and K.ns), with the builtins as they are now."""
     K.pid = os.getpid()
     try:
         K.home = os.getcwd()
@@ -1008,8 +1015,15 @@ def _open_session():
     main = types.ModuleType("__main__")
     main.__dict__["__builtins__"] = builtins
     K.ns = main.__dict__
-    sys.modules["__main__"] = main
     K.pristine = dict(builtins.__dict__)
+    return main
+
+
+def _open_session():
+    """The state of one session's kernel: its pid and working directory, the
+    saved stdio fds, a fresh __main__ as the user namespace, the builtins it
+    starts from.  Runs in the process that serves the session."""
+    sys.modules["__main__"] = _new_namespace()
     sys.path.insert(0, "")                  # import user modules from /mnt/data
     gc.freeze()     # startup objects leave the collector's view: later full
                     # collections are cheap and do not dirty shared pages
@@ -1036,15 +1050,7 @@ def _prewarm(preloaded):
     """Run _WARM_CELLS through the real execute path in a scratch session,
     then forget that session: no fd, thread, figure, namespace or cell
     number of it remains."""
-    K.pid = os.getpid()
-    K.home = os.getcwd()
-    _ensure_std_fds()
-    for fd in (1, 2):
-        K.saved[fd] = (_high_fds([os.dup(fd)])[0], _ident(fd))
-    scratch = types.ModuleType("__main__")
-    scratch.__dict__["__builtins__"] = builtins
-    K.ns = scratch.__dict__
-    K.pristine = dict(builtins.__dict__)
+    _new_namespace()
     try:
         for code, needs in _WARM_CELLS:
             if all(m in preloaded for m in needs):
@@ -1069,6 +1075,19 @@ def _prewarm(preloaded):
     deadline = time.monotonic() + 2.0       # the capture's pipe drainers
     while threading.active_count() > 1 and time.monotonic() < deadline:
         time.sleep(0.005)
+
+
+def _client_priority():
+    """A zygote template forks at nice 10 (background work: warm sandboxes
+    must not slow running cells); the first request of a client brings the
+    kernel back to the priority a launcher kernel has.  RLIMIT_NICE allows
+    0 and no lower."""
+    K.client = True
+    try:
+        if os.getpriority(os.PRIO_PROCESS, 0) > 0:
+            os.setpriority(os.PRIO_PROCESS, 0, 0)
+    except OSError:
+        pass
 
 
 def _warm_session():
@@ -1163,6 +1182,8 @@ def _serve():
                 _warm_session()
             reply = {"op": "pong", "id": rid}
         elif op in handlers:
+            if not K.client:
+                _client_priority()
             try:
                 reply = handlers[op](msg, rid)
             except Exception as e:          # the kernel's own failure, e.g. EMFILE

@@ -8,7 +8,8 @@
  *   sandpool-sandbox --template --uid U [--env K=V]... -- PROGRAM [ARG]...
  *
  * PROGRAM runs as host uid and gid U with no supplementary groups, no
- * capabilities (bounding set empty too), NO_NEW_PRIVS, RLIMIT_CORE 0, in
+ * capabilities (bounding set empty too), NO_NEW_PRIVS, RLIMIT_CORE 0, at
+ * nice 10 with RLIMIT_NICE allowing 0 again, in
  * a new session, cwd "/", default signals and an empty mask, exactly the
  * --env environment, and fds 0-5 as the server passed them (0-2 stdio;
  * 3 the control socket, 4 the runtime directory, 5 the extension) with
@@ -40,6 +41,7 @@
 
 #define TEMPLATE_KEEP_FDS 6 /* 0-2 stdio, 3 control, 4 runtime, 5 .so */
 #define TEMPLATE_TMP "size=16m,mode=1777,nr_inodes=4096"
+#define TEMPLATE_NICE 10
 #define TEMPLATE_UID_MIN 65536ULL
 
 static int
@@ -76,7 +78,7 @@ int
 sandbox_template_main(int argc, char **argv)
 {
 	char *env[SANDBOX_MAX_ENV + 1];
-	struct rlimit core = {0, 0};
+	struct rlimit core = {0, 0}, nice_lim = {20, 20};
 	struct sigaction dfl;
 	sigset_t none;
 	uint64_t uid = 0;
@@ -129,6 +131,14 @@ sandbox_template_main(int argc, char **argv)
 	/* Its memory is every session's memory: never dump it. */
 	if (setrlimit(RLIMIT_CORE, &core) < 0)
 		return fail("setrlimit", errno);
+	/* Forking warm sandboxes is background work: it must not slow the
+	 * cells of running sessions on a busy host.  The template and a
+	 * new sandbox's setup run at nice TEMPLATE_NICE; RLIMIT_NICE lets
+	 * the kernel go back to 0 (and no lower) once a client uses it
+	 * (runtime/kernel.py). */
+	if (setrlimit(RLIMIT_NICE, &nice_lim) < 0 ||
+	    setpriority(PRIO_PROCESS, 0, TEMPLATE_NICE) < 0)
+		return fail("nice", errno);
 	if (unshare(CLONE_NEWNS) < 0 ||
 	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
 	    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, TEMPLATE_TMP) <

@@ -207,6 +207,8 @@ wake_loop(struct sandpool *sp)
 {
 	uint64_t one = 1;
 
+	if (sp->wakefd < 0)
+		return; /* no loop yet: it looks at everything when it starts */
 	if (write(sp->wakefd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		log_warn("wake loop");
 }
