@@ -747,15 +747,25 @@ class Bench:
 
     def note_log(self, name, text, rc, t_stop):
         """Warnings and errors of a stopped server, printed and kept."""
-        bad = [ln for ln in text.splitlines()
-               if re.match(r"\S+ (warn|error|fatal)", ln)]
+        lines = text.splitlines()
+        stop_at = next((k for k, ln in enumerate(lines)
+                        if re.match(r"\S+ info signal 15", ln)), len(lines))
+        # stderr lines without a time stamp (a child's message) count too
+        bad = [ln for ln in lines[:stop_at]
+               if re.match(r"\S+ (warn|error|fatal) ", ln)
+               or not re.match(r"\d{4}-\d\d-\d\dT", ln)]
+        late = [ln for ln in lines[stop_at:]
+                if re.match(r"\S+ (warn|error|fatal) ", ln)]
         entry = {"server": name, "exit": rc,
                  "stop_seconds": t_stop, "warnings": len(bad),
-                 "first": bad[:5]}
+                 "warnings_while_stopping": len(late),
+                 "first": bad[:5], "first_while_stopping": late[:2]}
         self.results["server_logs"].append(entry)
         if bad or (rc not in (0, None)):
-            print("  server %s: exit %s, %d warn/error log lines%s" % (
-                name, rc, len(bad), "; e.g." if bad else ""))
+            print("  server %s: exit %s, %d warn/error log lines before "
+                  "SIGTERM (%d while stopping)%s" % (
+                      name, rc, len(bad), len(late),
+                      "; e.g." if bad else ""))
             for ln in bad[:3]:
                 print("    | " + ln[:300])
 

@@ -1086,7 +1086,9 @@ def _client_priority():
     try:
         if os.getpriority(os.PRIO_PROCESS, 0) > 0:
             os.setpriority(os.PRIO_PROCESS, 0, 0)
-    except OSError:
+            # Then the limit a launcher kernel has: no way back up.
+            resource.setrlimit(resource.RLIMIT_NICE, (0, 0))
+    except (OSError, ValueError):
         pass
 
 

@@ -9,7 +9,8 @@
  *
  * PROGRAM runs as host uid and gid U with no supplementary groups, no
  * capabilities (bounding set empty too), NO_NEW_PRIVS, RLIMIT_CORE 0, at
- * nice 10 with RLIMIT_NICE allowing 0 again, in
+ * nice 10 with RLIMIT_NICE allowing 0 again (where we may raise that
+ * limit), in
  * a new session, cwd "/", default signals and an empty mask, exactly the
  * --env environment, and fds 0-5 as the server passed them (0-2 stdio;
  * 3 the control socket, 4 the runtime directory, 5 the extension) with
@@ -136,9 +137,11 @@ sandbox_template_main(int argc, char **argv)
 	 * new sandbox's setup run at nice TEMPLATE_NICE; RLIMIT_NICE lets
 	 * the kernel go back to 0 (and no lower) once a client uses it
 	 * (runtime/kernel.py). */
-	if (setrlimit(RLIMIT_NICE, &nice_lim) < 0 ||
+	if (setrlimit(RLIMIT_NICE, &nice_lim) == 0 &&
 	    setpriority(PRIO_PROCESS, 0, TEMPLATE_NICE) < 0)
 		return fail("nice", errno);
+	/* Without CAP_SYS_RESOURCE (some containers) the limit cannot be
+	 * raised, and a kernel could never come back to 0: stay at 0. */
 	if (unshare(CLONE_NEWNS) < 0 ||
 	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
 	    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, TEMPLATE_TMP) <

@@ -18,7 +18,8 @@ import time
 import pytest
 
 from conftest import Server
-from sp_host import children, comm, delete, execute, ident, wait_for
+from sp_host import (children, comm, delete, execute, ident, wait_for,
+                     wait_ready)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TMP_SIZE = 8 << 20
@@ -75,7 +76,8 @@ r["userns_max"] = open("/proc/sys/user/max_user_namespaces").read().strip()
 r["cgroup"] = open("/proc/self/cgroup").read().splitlines()
 r["mounts"] = sorted(l.split()[4] for l in open("/proc/self/mountinfo"))
 r["rlimits"] = {n: resource.getrlimit(getattr(resource, "RLIMIT_" + n))
-                for n in ("CORE", "NOFILE", "NPROC", "FSIZE")}
+                for n in ("CORE", "NOFILE", "NPROC", "FSIZE", "NICE")}
+r["nice"] = os.getpriority(os.PRIO_PROCESS, 0)
 def fds():
     out = []
     for f in os.listdir("/proc/self/fd"):
@@ -244,7 +246,7 @@ FACTS = ["uid", "gid", "groups", "status", "init_status", "init_comm",
          "paths", "ifaces", "write", "syscalls", "mypid", "cwd", "env",
          "hostname", "pwname", "userns_max", "cgroup", "mounts", "rlimits",
          "fds", "exec_tmp", "tcp_connect", "tmp_fill", "sub_rc", "threads",
-         "sys_path", "dumpable"]
+         "sys_path", "dumpable", "nice"]
 
 
 @pytest.mark.parametrize("fact", FACTS)
@@ -290,12 +292,22 @@ def test_template_is_unprivileged_and_clean(zsrv):
     env = dict(e.split("=", 1) for e in
                open("/proc/%d/environ" % tpl).read().split("\0") if e)
     assert env == KERNEL_ENV
-    # Its fds: stdio, its socket to the server, and what its Python
+    # Its fds between requests (a spawn request brings the new sandbox's
+    # for a moment): stdio, its socket to the server, and what its Python
     # holds (IPython's /dev/null, fonts); no state, no database, no key.
-    for f in os.listdir("/proc/%d/fd" % tpl):
-        t = os.readlink("/proc/%d/fd/%s" % (tpl, f))
+    wait_ready(zsrv, 1)
+
+    def fds():
+        out = []
+        for f in os.listdir("/proc/%d/fd" % tpl):
+            try:
+                out.append((int(f), os.readlink("/proc/%d/fd/%s" % (tpl, f))))
+            except OSError:
+                pass
+        return out
+    for f, t in fds():
         assert (t in ("/dev/null",) or t.startswith(("socket:", "/usr/"))
-                or int(f) == 2), t
+                or f == 2), (f, t)
         assert "sandpool.db" not in t and str(zsrv.state) not in t, t
 
 
