@@ -25,7 +25,9 @@ about timings.  The goals printed in the summary are DESIGN.md section 7's.
            PSS/RSS; peers: a cold python3 idle after its imports, and a
            launcher server with fewer sessions
   many     N idle sessions alive at once: the drop of MemAvailable per
-           session, and the projection per 24 GiB
+           session, and the projection per 24 GiB (refused when N at
+           8 MiB each would leave less than 4 GiB available; stops early
+           if MemAvailable falls under 4 GiB)
   refill   a pool filling from empty: template ready -> ready = 100
            (max_starting = 64); peers: the launcher (ready = 8,
            max_starting = 8) and 8 cold python3 two at a time
@@ -35,7 +37,10 @@ about timings.  The goals printed in the summary are DESIGN.md section 7's.
 Usage: bench/zygote_bench.py [--build DIR] [--quick] [--json FILE]
                              [--keep-logs DIR] {all,warm,drained,...}...
 Runs as root, with /usr/bin/python3 and the standard library only.
-`--quick` uses smaller counts (the whole `all` takes a few minutes).
+`--quick` uses smaller counts (the whole `all` takes about two minutes).
+Other processes on the host skew the figures: the load average is
+printed with each step, and the summary says if the build under test was
+rebuilt while the run went on.
 """
 import argparse
 import datetime
@@ -163,6 +168,25 @@ def meminfo():
         for line in f:
             k, v = line.split(":", 1)
             out[k] = int(v.split()[0])   # kB
+    return out
+
+
+def build_fingerprint(build):
+    """Size and mtime of the binaries and the runtime the servers use: the
+    tree may be rebuilt while a run goes on (it says so if it was)."""
+    out = {}
+    for f in (build / "sandpool", build / "sandpool-sandbox",
+              build / "sandpool-zygote.so",
+              build.parent / "runtime" / "kernel.py",
+              build.parent / "runtime" / "zygote.py"):
+        try:
+            st = f.stat()
+            out[str(f)] = "%d bytes, %s" % (
+                st.st_size, datetime.datetime.fromtimestamp(
+                    st.st_mtime, datetime.timezone.utc).strftime(
+                        "%Y-%m-%dT%H:%M:%SZ"))
+        except OSError:
+            out[str(f)] = "missing"
     return out
 
 
@@ -490,7 +514,8 @@ class Server:
             self.name, self.log_tail()))
 
     def first_result(self, conn=None, code="1+1"):
-        """A new identifier's first result: (identifier, seconds)."""
+        """A new identifier's first result: (identifier, seconds, the
+        kernel's own executionTimeInMilliseconds)."""
         c = conn or self.conn
         i = new_ident()
         t0 = time.perf_counter()
@@ -499,7 +524,8 @@ class Server:
         if not answer_ok(st, body):
             raise BenchError("server %s: bad answer %d %s" % (
                 self.name, st, body[:300]))
-        return i, dt
+        kms = json.loads(body)["result"].get("executionTimeInMilliseconds")
+        return i, dt, kms
 
     def delete(self, ident, conn=None):
         c = conn or self.conn
@@ -780,21 +806,22 @@ class Bench:
         s = self.server("warm-" + start, start=start, ready=8)
         try:
             s.wait_startup()
-            xs = []
+            xs, ks = [], []
             for _ in range(n):
                 s.wait_ready(8)
-                i, dt = s.first_result()
+                i, dt, kms = s.first_result()
                 xs.append(dt)
+                ks.append(kms or 0)
                 s.delete(i)
             starts = s.backend_starts()
         finally:
             s.stop()
-        return xs, starts
+        return xs, ks, starts
 
     def run_warm(self):
         n, nl, nc = self.n("warm"), self.n("warm_launcher"), self.n("cold")
-        zy, zst = self.warm_series("zygote", n)
-        la, _ = self.warm_series("launcher", nl)
+        zy, zk, zst = self.warm_series("zygote", n)
+        la, lk, _ = self.warm_series("launcher", nl)
         cold = cold_pythons(nc)
         f = {"zygote_p50_ms": ms(median(zy)), "zygote_p99_ms": ms(pct(zy, 99)),
              "zygote_n": n,
@@ -804,7 +831,9 @@ class Bench:
              "cold_n": nc,
              "ratio_cold_zygote_p50": ratio(median(cold), median(zy)),
              "ratio_launcher_zygote_p50": ratio(median(la), median(zy)),
-             "zygote_backend_starts": zst}
+             "zygote_backend_starts": zst,
+             "zygote_kernel_ms_p50": median(zk),
+             "launcher_kernel_ms_p50": median(lk)}
         self.put("warm", f)
         print("warm     zygote p50 %s p99 %s (n=%d) | launcher p50 %s p99 %s "
               "(n=%d) | cold python3 p50 %s p99 %s (n=%d)" % (
@@ -812,10 +841,12 @@ class Bench:
                   fmt_ms(median(la)), fmt_ms(pct(la, 99)), nl,
                   fmt_ms(median(cold)), fmt_ms(pct(cold, 99)), nc))
         print("         ratio p50 cold/zygote %s, launcher/zygote %s, "
-              "cold/launcher %s; zygote server's starts %s" % (
+              "cold/launcher %s; the kernel's own time for that cell p50 "
+              "%d ms zygote, %d ms launcher; zygote server's starts %s" % (
                   fmt_ratio(f["ratio_cold_zygote_p50"]),
                   fmt_ratio(f["ratio_launcher_zygote_p50"]),
-                  fmt_ratio(ratio(median(cold), median(la))), zst))
+                  fmt_ratio(ratio(median(cold), median(la))), median(zk),
+                  median(lk), zst))
         self.goal("warm p50", "%.2f ms" % f["zygote_p50_ms"], "<= 2 ms",
                   f["zygote_p50_ms"] <= 2)
         self.goal("warm p99", "%.2f ms" % f["zygote_p99_ms"], "<= 10 ms",
@@ -826,21 +857,22 @@ class Bench:
         s = self.server("drained-" + start, start=start, ready=0)
         try:
             s.wait_startup()
-            xs = []
+            xs, ks = [], []
             for _ in range(n):
-                i, dt = s.first_result()
+                i, dt, kms = s.first_result()
                 xs.append(dt)
+                ks.append(kms or 0)
                 s.delete(i)
             starts = s.backend_starts()
         finally:
             s.stop()
-        return xs, starts
+        return xs, ks, starts
 
     def run_drained(self):
         n, nl, nc = (self.n("drained"), self.n("drained_launcher"),
                      self.n("cold"))
-        zy, zst = self.drained_series("zygote", n)
-        la, _ = self.drained_series("launcher", nl)
+        zy, zk, zst = self.drained_series("zygote", n)
+        la, lk, _ = self.drained_series("launcher", nl)
         cold = cold_pythons(nc)
         f = {"zygote_p50_ms": ms(median(zy)), "zygote_p99_ms": ms(pct(zy, 99)),
              "zygote_n": n,
@@ -850,17 +882,21 @@ class Bench:
              "cold_n": nc,
              "ratio_launcher_zygote_p50": ratio(median(la), median(zy)),
              "ratio_cold_zygote_p50": ratio(median(cold), median(zy)),
-             "zygote_backend_starts": zst}
+             "zygote_backend_starts": zst,
+             "zygote_kernel_ms_p50": median(zk),
+             "launcher_kernel_ms_p50": median(lk)}
         self.put("drained", f)
         print("drained  zygote p50 %s p99 %s (n=%d) | launcher p50 %s p99 %s "
               "(n=%d) | cold python3 p50 %s p99 %s (n=%d)" % (
                   fmt_ms(median(zy)), fmt_ms(pct(zy, 99)), n,
                   fmt_ms(median(la)), fmt_ms(pct(la, 99)), nl,
                   fmt_ms(median(cold)), fmt_ms(pct(cold, 99)), nc))
-        print("         ratio p50 launcher/zygote %s, cold/zygote %s; "
-              "zygote server's starts %s" % (
+        print("         ratio p50 launcher/zygote %s, cold/zygote %s; the "
+              "kernel's own time for that cell p50 %d ms zygote, %d ms "
+              "launcher; zygote server's starts %s" % (
                   fmt_ratio(f["ratio_launcher_zygote_p50"]),
-                  fmt_ratio(f["ratio_cold_zygote_p50"]), zst))
+                  fmt_ratio(f["ratio_cold_zygote_p50"]), median(zk),
+                  median(lk), zst))
         self.goal("drained p50", "%.2f ms" % f["zygote_p50_ms"], "<= 10 ms",
                   f["zygote_p50_ms"] <= 10)
         self.goal("drained p99", "%.2f ms" % f["zygote_p99_ms"], "<= 50 ms",
@@ -992,10 +1028,12 @@ class Bench:
             # set before the barrier releases anyone
             t0 = time.monotonic()
             deadline[0] = t0 + secs
+            cpu0 = time.process_time()
             barrier.wait()
             for t in ts:
                 t.join(secs + HTTP_TIMEOUT + 30)
             wall = time.monotonic() - t0
+            client_cpu = (time.process_time() - cpu0) / wall
             starts = s.backend_starts()
         finally:
             s.stop()
@@ -1006,7 +1044,7 @@ class Bench:
              "errors": nerr, "error_kinds": err_kinds,
              "p50_ms": ms(median(allx)) if allx else None,
              "p99_ms": ms(pct(allx, 99)) if allx else None,
-             "backend_starts": starts}
+             "backend_starts": starts, "client_cpu_cores": client_cpu}
         self.put("loop", f)
         print("loop     zygote %d clients x %d s: %d executions, %.0f/s, "
               "errors %d%s, p50 %s p99 %s (sessions opened %d/%d)" % (
@@ -1015,8 +1053,9 @@ class Bench:
                   fmt_ms(median(allx)) if allx else "n/a",
                   fmt_ms(pct(allx, 99)) if allx else "n/a",
                   opened[0], clients))
-        print("         (the clients are Python threads in one process on "
-              "this %d-CPU host, beside the server)" % os.cpu_count())
+        print("         (the clients are Python threads in one process "
+              "beside the server on this %d-CPU host; they used %.2f "
+              "CPU cores)" % (os.cpu_count(), client_cpu))
         self.goal("64-client loop errors", "%d errors in %d" % (nerr, total),
                   "no errors", nerr == 0 and total > 0
                   and opened[0] == clients)
@@ -1297,9 +1336,9 @@ class Bench:
 def main():
     ap = argparse.ArgumentParser(
         description="sandpool zygote benchmark (see the docstring)")
-    ap.add_argument("steps", nargs="*", default=["all"],
-                    choices=["all"] + STEPS, metavar="STEP",
-                    help="all, or some of: " + ", ".join(STEPS))
+    ap.add_argument("steps", nargs="*", metavar="STEP",
+                    help="all (the default), or some of: "
+                    + ", ".join(STEPS))
     ap.add_argument("--build", default=str(ROOT / "build"))
     ap.add_argument("--quick", action="store_true",
                     help="smaller counts")
@@ -1307,6 +1346,10 @@ def main():
     ap.add_argument("--keep-logs", metavar="DIR",
                     help="copy each server's log into DIR")
     args = ap.parse_args()
+    bad = [x for x in args.steps if x not in ["all"] + STEPS]
+    if bad:
+        ap.error("unknown step %s (choose from all, %s)" % (
+            ", ".join(bad), ", ".join(STEPS)))
     if os.geteuid() != 0:
         raise SystemExit("zygote_bench.py runs as root (sandpool serve "
                          "needs it)")
@@ -1315,12 +1358,16 @@ def main():
                          % args.build)
     if args.keep_logs:
         os.makedirs(args.keep_logs, exist_ok=True)
-    steps = STEPS if "all" in args.steps else [
+    steps = STEPS if not args.steps or "all" in args.steps else [
         s for s in STEPS if s in args.steps]
 
     def on_term(signum, frame):
+        # once: the cleanup (stopping the servers) must not be cut short
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise KeyboardInterrupt("signal %d" % signum)
     signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
 
     b = Bench(args)
     b.results["host"] = {"cpus": os.cpu_count(),
@@ -1332,6 +1379,10 @@ def main():
                              datetime.timezone.utc).isoformat()}
     print("sandpool zygote bench%s: preload %s; %s" % (
         " (--quick)" if args.quick else "", MODULES, host_line()))
+    fp0 = build_fingerprint(b.build)
+    b.results["host"]["build"] = fp0
+    print("build %s (sandpool %s)" % (b.build,
+                                      fp0[str(b.build / "sandpool")]))
     print()
     failed = []
     t_all = time.monotonic()
@@ -1350,6 +1401,15 @@ def main():
             print("         (%.1f s; load average %.2f)" % (
                 time.monotonic() - t0, os.getloadavg()[0]))
         b.summary()
+        fp1 = build_fingerprint(b.build)
+        if fp1 != fp0:
+            b.results["host"]["build_changed"] = fp1
+            print()
+            print("!! the build changed during the run; the figures mix "
+                  "binaries:")
+            for k in fp1:
+                if fp1[k] != fp0[k]:
+                    print("   %s: %s -> %s" % (k, fp0[k], fp1[k]))
         print()
         print("%s; total %.0f s%s" % (
             host_line(), time.monotonic() - t_all,
@@ -1364,4 +1424,9 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt as e:
+        print("\ninterrupted (%s); every server started was stopped" % (
+            e or "SIGINT"))
+        sys.exit(130)

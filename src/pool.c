@@ -6,7 +6,8 @@
  * sandbox through pool_take).
  *
  * A warm sandbox is a session with no identifier whose kernel said
- * "ready"; until then it is counted in `starting`.  Refill runs on every
+ * "ready" and answered its warming ping (session.c); until "ready" it is
+ * counted in `starting`.  Refill runs on every
  * loop tick and is cheap when nothing is missing: it counts the warm
  * sandboxes still starting per pool in one pass over the sessions only
  * when a pool is short.
@@ -25,6 +26,10 @@
 #include "start.h"
 
 #define NSLOTS 65536 /* uid slots: uid_base + slot * 2048, 2^27 uids */
+/* A refill waits this long after a client took a warm sandbox: a fork
+ * is milliseconds of CPU, and on a small host it would slow the very
+ * cell the client took the sandbox for. */
+#define REFILL_DELAY_MS 10
 
 int
 pools_init(struct sandpool *sp)
@@ -96,7 +101,7 @@ warm_starting(const struct session *s, const struct pool *p)
 	return s->pool == p && s->identifier == NULL && !s->probe &&
 	       !s->destroy && s->generation == p->generation &&
 	       (s->state == SESSION_NEW || s->state == SESSION_SPAWNING ||
-		s->state == SESSION_STARTING);
+		s->state == SESSION_STARTING || s->warming);
 }
 
 struct session *
@@ -104,6 +109,7 @@ pool_take(struct sandpool *sp, struct pool *p)
 {
 	struct session *s;
 
+	p->took_ms = now_ms();
 	if (p->warm) {
 		s = p->warm;
 		p->warm = s->next_warm;
@@ -189,6 +195,7 @@ pool_refill(struct sandpool *sp)
 {
 	uint32_t starting[CONFIG_MAX_POOLS] = {0};
 	bool counted = false;
+	uint64_t now = now_ms();
 	struct session *s;
 	int i;
 
@@ -200,6 +207,12 @@ pool_refill(struct sandpool *sp)
 		retire_old(sp, p);
 		if (p->ready >= p->cfg->ready)
 			continue;
+		if (now < p->took_ms + REFILL_DELAY_MS) {
+			/* session_tick() wakes up for it. */
+			if (p->took_ms + REFILL_DELAY_MS < sp->next_scan_ms)
+				sp->next_scan_ms = p->took_ms + REFILL_DELAY_MS;
+			continue;
+		}
 		if (!counted) {
 			for (s = sp->all; s; s = s->next_all)
 				if (warm_starting(s, s->pool))

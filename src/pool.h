@@ -33,6 +33,7 @@ struct pool {
 	 * bumps generation; warm sandboxes of an older one are replaced. */
 	char preload[sizeof(((struct pool_config *)0)->preload)];
 	uint32_t generation;
+	uint64_t took_ms;  /* monotonic: a client last took a warm sandbox */
 };
 
 /* Set up sp->pools from sp->cfg and the slot map.  Returns 0. */

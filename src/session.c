@@ -937,13 +937,17 @@ on_ready(struct sandpool *sp, struct session *s, const struct kernel_msg *m)
 		close(s->errfd);
 		s->errfd = -1;
 	}
-	pool_ready(sp, s);
-	if (s->on_warm &&
-	    kernel_encode_request(KREQ_WARM, "warm", NULL, 0, &s->wbuf) == 0)
-		/* Waiting for a client anyway: fault the execute path in
-		 * now, not in the client's first cell.  A job sent meanwhile
-		 * waits in the socket behind it; the pong is ignored. */
+	/* A warm sandbox waits for a client anyway: it faults the execute
+	 * path in now (a warming ping), not in the client's first cell, and
+	 * goes on the warm list when the pong comes.  A client that takes it
+	 * meanwhile (pool_take) has its job wait in the socket behind. */
+	if (s->identifier == NULL && !s->probe && !s->destroy &&
+	    kernel_encode_request(KREQ_WARM, "warm", NULL, 0, &s->wbuf) == 0) {
+		s->warming = true;
 		flush_wbuf(sp, s);
+	} else {
+		pool_ready(sp, s);
+	}
 	log_debug("session=%s kernel ready (%s) in %llu ms", s->sid,
 		  start_backend_name(s->backend),
 		  (unsigned long long)(now_ms() - s->spawn_ms));
@@ -1074,6 +1078,10 @@ session_on_ctl(struct sandpool *sp, struct session *s,
 				 "the kernel failed to start");
 			break;
 		case KMSG_PONG:
+			if (s->warming) {
+				s->warming = false;
+				pool_ready(sp, s);
+			}
 			break;
 		}
 	}

@@ -170,6 +170,7 @@ struct session {
 	int refs;             /* holders besides the table */
 	bool in_dirty;
 	bool on_warm;         /* on its pool's warm list (pool.c) */
+	bool warming;         /* a warm sandbox's warming ping is out */
 	struct session *next_hash, *next_all, *next_warm, *next_dirty;
 };
 
