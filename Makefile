@@ -170,6 +170,7 @@ asan:
 bench: all
 	$(PYTHON) bench/exec_latency.py --build $(abspath $(B))
 	$(PYTHON) bench/audit_overhead.py --build $(abspath $(B))
+	$(PYTHON) bench/zygote_bench.py all --quick --build $(abspath $(B))
 
 # ---- fuzzing: tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/corpus/NAME/ ----
 # `fuzz` builds each target with clang + libFuzzer into build-fuzz and runs

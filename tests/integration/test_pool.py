@@ -113,7 +113,9 @@ def test_cold_start_when_drained(make_server):
 
 
 def test_refill_honours_ready_and_max_starting(make_server):
-    s = make(make_server, ready=4, max_starting=1)
+    # The launcher: a start must last longer than the sampling below for
+    # one to be seen in progress; a zygote start takes milliseconds.
+    s = make(make_server, ready=4, max_starting=1, start="launcher")
     seen = []
 
     def sample():
