@@ -77,6 +77,7 @@ PEER_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8",
             "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
             "NUMEXPR_NUM_THREADS": "1"}
 # The "light pandas and a plot" of the memory goal.
+SETTLE = 7   # s: past an idle session's housekeeping (TIDY_AFTER_MS, 5 s)
 WORKLOAD = ("import pandas as pd, numpy as np, matplotlib.pyplot as plt; "
             "df = pd.DataFrame({'x': np.arange(1000), "
             "'y': np.random.rand(1000)}); s = df.describe(); "
@@ -1072,17 +1073,21 @@ class Bench:
             if len(ids) != n:
                 raise BenchError("memory-%s: %d of %d sessions started (%s)"
                                  % (start, len(ids), n, st))
-            time.sleep(2)
+            # Idle means settled: past the session's housekeeping (a
+            # tidying ping 5 s after its last execution, session.c).
+            time.sleep(SETTLE)
             idle = s.session_memory()
             good, bad = run_in_sessions(s, ids, WORKLOAD, 2)
             time.sleep(2)
+            used_now = s.session_memory()
+            time.sleep(SETTLE - 2)
             used = s.session_memory()
             starts = s.backend_starts()
         finally:
             s.stop()
         return {"n": n, "create_seconds": t, "idle": idle, "used": used,
-                "workload_ok": good, "workload_failed": bad,
-                "backend_starts": starts}
+                "used_now": used_now, "workload_ok": good,
+                "workload_failed": bad, "backend_starts": starts}
 
     @staticmethod
     def per_session(m, key):
@@ -1097,7 +1102,7 @@ class Bench:
         f = {"zygote": zy, "launcher": la,
              "cold_idle_kb": cold_idle, "cold_used_kb": cold_used}
         for name, m in (("zygote", zy), ("launcher", la)):
-            for phase in ("idle", "used"):
+            for phase in ("idle", "used", "used_now"):
                 f["%s_%s_pss_mib" % (name, phase)] = self.per_session(
                     m[phase], "pss_kb")
                 f["%s_%s_uss_mib" % (name, phase)] = self.per_session(
@@ -1120,7 +1125,8 @@ class Bench:
             f["launcher_used_pss_mib"], f["zygote_used_pss_mib"])
         self.put("memory", f)
         print("memory   per session, MiB          PSS idle  USS idle  "
-              "PSS used  USS used   (used = after pandas + plot)")
+              "PSS used  USS used   (used = after pandas + plot; both "
+              "%d s after the last cell)" % SETTLE)
         for label, name, m in (("zygote, %d sessions" % n, "zygote", zy),
                                ("launcher, %d sessions" % nl, "launcher",
                                 la)):
@@ -1130,6 +1136,11 @@ class Bench:
                       f[name + "_idle_uss_mib"], f[name + "_used_pss_mib"],
                       f[name + "_used_uss_mib"], m["idle"]["sessions"],
                       m["idle"]["processes"], m["workload_ok"], m["n"]))
+        print("         zygote right after the workload (2 s): PSS %.2f USS %.2f "
+              "MiB; launcher %.2f / %.2f" % (
+                  f["zygote_used_now_pss_mib"], f["zygote_used_now_uss_mib"],
+                  f["launcher_used_now_pss_mib"],
+                  f["launcher_used_now_uss_mib"]))
         print("         %-24s %8.2f  %8.2f  %8.2f  %8.2f" % (
             "cold python3 (one)", f["cold_idle_pss_mib"],
             f["cold_idle_uss_mib"], f["cold_used_pss_mib"],
@@ -1179,7 +1190,7 @@ class Bench:
             def guard():   # stop early if the machine runs short
                 return meminfo()["MemAvailable"] < floor_kb
             ids, statuses, t, stopped = create_sessions(s, n, 16, guard)
-            time.sleep(3)
+            time.sleep(SETTLE)
             after = meminfo()["MemAvailable"]
             mem = s.session_memory()
             starts = s.backend_starts()

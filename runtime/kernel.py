@@ -118,6 +118,7 @@ class K:
     cell = None             # the running _Cell, for display() and show()
     pretty = None           # IPython.lib.pretty.pretty when available
     libc_fflush = None
+    libc_trim = None        # malloc_trim, for _tidy()
     loop = None             # asyncio loop for top-level await
     kernel_file = None
     pristine = {}           # builtins as the kernel left them at startup
@@ -994,7 +995,9 @@ def _prepare():
             pass
     try:
         import ctypes
-        K.libc_fflush = ctypes.CDLL(None).fflush
+        libc = ctypes.CDLL(None)
+        K.libc_fflush = libc.fflush
+        K.libc_trim = libc.malloc_trim
     except BaseException:
         pass
     return {"python": "%d.%d.%d" % sys.version_info[:3],
@@ -1092,6 +1095,18 @@ def _client_priority():
         pass
 
 
+def _tidy():
+    """A tidying ping (the session has been idle a while): collect the
+    garbage of its cells and give the heap pages malloc holds free back to
+    the system, so that an idle session keeps only what it uses."""
+    gc.collect()
+    if K.libc_trim is not None:
+        try:
+            K.libc_trim(0)
+        except BaseException:
+            pass
+
+
 def _warm_session():
     """A warming ping (a warm sandbox waiting for its client): run a scratch
     cell through the execute path so that its pages are this process's
@@ -1182,6 +1197,8 @@ def _serve():
         if op == "ping":
             if msg.get("warm") is True:
                 _warm_session()
+            elif msg.get("tidy") is True:
+                _tidy()
             reply = {"op": "pong", "id": rid}
         elif op in handlers:
             if not K.client:

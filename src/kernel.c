@@ -159,6 +159,10 @@ kernel_encode_request(enum kernel_req_kind kind, const char *id,
 		msg = json_pack("{s:s, s:s, s:b}", "op", "ping", "id", id,
 				"warm", 1);
 		break;
+	case KREQ_TIDY:
+		msg = json_pack("{s:s, s:s, s:b}", "op", "ping", "id", id,
+				"tidy", 1);
+		break;
 	}
 	if (msg == NULL)
 		goto out;

@@ -64,8 +64,16 @@ int kframe_encode(const json_t *obj, size_t limit, struct buf *out);
 /* KREQ_WARM is a ping that makes the kernel first run a scratch cell
  * through its execute path, so that a warm sandbox's first real cell
  * finds that path's pages already faulted in (the kernel's state is left
- * as it was); its pong comes after. */
-enum kernel_req_kind { KREQ_EXECUTE, KREQ_SHELL, KREQ_PING, KREQ_WARM };
+ * as it was); KREQ_TIDY one that makes it collect its garbage and give
+ * freed heap pages back (an idle session's housekeeping).  The pong of
+ * either comes after. */
+enum kernel_req_kind {
+	KREQ_EXECUTE,
+	KREQ_SHELL,
+	KREQ_PING,
+	KREQ_WARM,
+	KREQ_TIDY,
+};
 
 /*
  * Append the frame of one request to out: "execute" (code), "shell"

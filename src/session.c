@@ -62,6 +62,11 @@
  * wakeup that brings more is a kernel misbehaving. */
 #define INPUT_MAX 8
 #define READY_TIMEOUT_MS 120000 /* a kernel's startup, cold imports too */
+/* An idle session's housekeeping (a tidying ping: the kernel collects
+ * its garbage and gives freed heap pages back) comes this long after its
+ * last execution: late enough not to delay a client's next cell, early
+ * enough for the memory of thousands of idle sessions. */
+#define TIDY_AFTER_MS 5000
 
 static void mark_dirty(struct sandpool *sp, struct session *s);
 static void kill_sandbox(struct sandpool *sp, struct session *s,
@@ -982,6 +987,7 @@ on_result(struct sandpool *sp, struct session *s, struct kernel_msg *m)
 	s->timed_out = false;
 	s->death[0] = '\0'; /* the timeout's kill text no longer applies */
 	s->state = SESSION_IDLE;
+	s->tidy_ms = now_ms() + TIDY_AFTER_MS;
 	job_finish(sp, j, outcome, NULL);
 	if (r->has_exit) {
 		/* sys.exit(): the kernel exits after this frame; restart. */
@@ -1431,6 +1437,17 @@ session_tick(struct sandpool *sp)
 				next = s->kill_ms;
 			else if (!s->timed_out && s->deadline_ms < next)
 				next = s->deadline_ms;
+		}
+		if (s->tidy_ms && s->state == SESSION_IDLE && !s->q_head &&
+		    !s->destroy) {
+			if (now >= s->tidy_ms) {
+				s->tidy_ms = 0;
+				if (kernel_encode_request(KREQ_TIDY, "tidy", NULL,
+							  0, &s->wbuf) == 0)
+					flush_wbuf(sp, s);
+			} else if (s->tidy_ms < next) {
+				next = s->tidy_ms;
+			}
 		}
 		if (s->identifier && s->state == SESSION_IDLE && !s->q_head &&
 		    s->refs == 0 && !s->destroy) {

@@ -171,6 +171,7 @@ struct session {
 	bool in_dirty;
 	bool on_warm;         /* on its pool's warm list (pool.c) */
 	bool warming;         /* a warm sandbox's warming ping is out */
+	uint64_t tidy_ms;     /* monotonic: housekeeping due; 0 = none */
 	struct session *next_hash, *next_all, *next_warm, *next_dirty;
 };
 

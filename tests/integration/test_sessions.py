@@ -480,3 +480,26 @@ def test_startup_probe_stays_ready_after_startup(server):
         time.sleep(0.1)
     st, _, b = server.json("GET", "/health")
     assert st == 200 and b == {"status": "healthy"}
+
+
+# ---- idle housekeeping ----
+
+RSS = ("[int(l.split()[1]) for l in open('/proc/self/status') "
+       "if l.startswith('VmRSS:')][0]")
+
+
+def test_idle_session_gives_its_garbage_back(server):
+    """Some seconds after its last cell, an idle session is tidied: its
+    garbage collected and the freed heap given back.  The garbage here is
+    cycles with the collector off, which nothing else would ever free."""
+    s = ident()
+    before = int(run(server, s,
+                     "import gc\ngc.disable()\nkeep = 42\n"
+                     "for _ in range(20000):\n"
+                     "    c = [bytearray(3000)]; c.append(c)\n"
+                     "del c\npin = bytearray(3000)\n" + RSS))
+    assert int(run(server, s, RSS)) > before - 20000   # nothing yet
+    time.sleep(7)   # past TIDY_AFTER_MS (session.c)
+    after = int(run(server, s, RSS))
+    assert after < before - 20000, (before, after)
+    assert run(server, s, "keep, gc.isenabled()") == "(42, False)"

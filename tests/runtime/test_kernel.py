@@ -543,3 +543,27 @@ def test_warming_ping_leaves_no_trace(kernel):
     r = kernel.execute("1/0")
     # The fifth cell the user ran, whatever the kernel ran in between.
     assert "<cell-5>" in r["error"]["stack"], r["error"]["stack"]
+
+
+def _rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return int([l for l in f if l.startswith("VmRSS:")][0].split()[1])
+
+
+def test_tidying_ping_gives_memory_back(kernel):
+    """An idle session's housekeeping (session.c sends a tidying ping some
+    seconds after the last cell): garbage collected, freed heap pages given
+    back, the session's state untouched."""
+    # The heap's top stays in use (pin), so free() alone cannot give the
+    # junk below it back.
+    kernel.execute("keep = 42\n"
+                   "junk = [bytearray(3000) for _ in range(20000)]\n"
+                   "pin = bytearray(3000)\n"
+                   "cycle = []; cycle.append(cycle)\n"
+                   "del junk, cycle")
+    before = _rss_kib(kernel.proc.pid)
+    kernel.send({"op": "ping", "id": "t1", "tidy": True})
+    assert kernel.recv() == {"op": "pong", "id": "t1"}
+    after = _rss_kib(kernel.proc.pid)
+    assert after < before - 20000, (before, after)
+    assert kernel.value("keep") == {"kind": "int", "text": "42"}

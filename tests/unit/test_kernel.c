@@ -807,6 +807,10 @@ TEST(encode_requests)
 	CHECK_STR(only_body(&out),
 		  "{\"op\":\"ping\",\"id\":\"w\",\"warm\":true}");
 	out.len = 0;
+	CHECK_INT(kernel_encode_request(KREQ_TIDY, "t", NULL, 0, &out), ==, 0);
+	CHECK_STR(only_body(&out),
+		  "{\"op\":\"ping\",\"id\":\"t\",\"tidy\":true}");
+	out.len = 0;
 	/* output_max beyond what the kernel accepts is sent as its cap. */
 	CHECK_INT(kernel_encode_request(KREQ_EXECUTE, "e", "1", UINT64_MAX,
 					&out),
