@@ -36,22 +36,10 @@ import tempfile
 import time
 import uuid
 
+from peer import MODULES, PEER_CODE, PEER_ENV, PEER_WORK, PYTHON
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-PYTHON = "/usr/bin/python3"
-MODULES = "numpy,pandas,matplotlib"   # sandpool's default preload
-# What runtime/kernel.py does before it says "ready" with that preload.
-PEER_WORK = ("import io, numpy, pandas, matplotlib\n"
-             "matplotlib.use('Agg')\n"
-             "import matplotlib.pyplot as plt\n"
-             "from IPython.lib.pretty import pretty\n"
-             "f = plt.figure(figsize=(1, 1)); f.gca().set_title('0')\n"
-             "f.savefig(io.BytesIO(), format='png'); plt.close(f)\n")
-PEER_CODE = PEER_WORK + "print(1+1)"
 PEER_IDLE = PEER_WORK + "import sys; print(1+1, flush=True); sys.stdin.read()"
-PEER_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8",
-            "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/.mpl",
-            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-            "NUMEXPR_NUM_THREADS": "1"}
 V2 = "2025-10-02-preview"
 
 

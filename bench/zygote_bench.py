@@ -60,24 +60,11 @@ import time
 import traceback
 import uuid
 
+from peer import MODULES, PEER_CODE, PEER_ENV, PEER_WORK, PYTHON
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-PYTHON = "/usr/bin/python3"
-MODULES = "numpy,pandas,matplotlib"   # sandpool's default preload
-# What runtime/kernel.py does before it says "ready" with that preload
-# (copied from bench/pool_bench.py).
-PEER_WORK = ("import io, numpy, pandas, matplotlib\n"
-             "matplotlib.use('Agg')\n"
-             "import matplotlib.pyplot as plt\n"
-             "from IPython.lib.pretty import pretty\n"
-             "f = plt.figure(figsize=(1, 1)); f.gca().set_title('0')\n"
-             "f.savefig(io.BytesIO(), format='png'); plt.close(f)\n")
-PEER_CODE = PEER_WORK + "print(1+1)"
-PEER_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8",
-            "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/.mpl",
-            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-            "NUMEXPR_NUM_THREADS": "1"}
-# The "light pandas and a plot" of the memory goal.
 SETTLE = 7   # s: past an idle session's housekeeping (TIDY_AFTER_MS, 5 s)
+# The "light pandas and a plot" of the memory goal.
 WORKLOAD = ("import pandas as pd, numpy as np, matplotlib.pyplot as plt; "
             "df = pd.DataFrame({'x': np.arange(1000), "
             "'y': np.random.rand(1000)}); s = df.describe(); "
@@ -802,14 +789,17 @@ class Bench:
     def goal(self, what, value, goal, met):
         self.goals.append((what, value, goal, met))
 
-    # -- 1. warm --------------------------------------------------------
-    def warm_series(self, start, n):
-        s = self.server("warm-" + start, start=start, ready=8)
+    # -- 1. warm, 2. drained ---------------------------------------------
+    def first_series(self, step, start, n, ready):
+        """n new identifiers one after the other, each timed to its first
+        1+1; with ready > 0, each waits for a full warm list first."""
+        s = self.server("%s-%s" % (step, start), start=start, ready=ready)
         try:
             s.wait_startup()
             xs, ks = [], []
             for _ in range(n):
-                s.wait_ready(8)
+                if ready:
+                    s.wait_ready(ready)
                 i, dt, kms = s.first_result()
                 xs.append(dt)
                 ks.append(kms or 0)
@@ -819,10 +809,11 @@ class Bench:
             s.stop()
         return xs, ks, starts
 
-    def run_warm(self):
-        n, nl, nc = self.n("warm"), self.n("warm_launcher"), self.n("cold")
-        zy, zk, zst = self.warm_series("zygote", n)
-        la, lk, _ = self.warm_series("launcher", nl)
+    def run_first(self, step, ready, goal_p50, goal_p99):
+        n, nl, nc = (self.n(step), self.n(step + "_launcher"),
+                     self.n("cold"))
+        zy, zk, zst = self.first_series(step, "zygote", n, ready)
+        la, lk, _ = self.first_series(step, "launcher", nl, ready)
         cold = cold_pythons(nc)
         f = {"zygote_p50_ms": ms(median(zy)), "zygote_p99_ms": ms(pct(zy, 99)),
              "zygote_n": n,
@@ -832,13 +823,14 @@ class Bench:
              "cold_n": nc,
              "ratio_cold_zygote_p50": ratio(median(cold), median(zy)),
              "ratio_launcher_zygote_p50": ratio(median(la), median(zy)),
+             "ratio_cold_launcher_p50": ratio(median(cold), median(la)),
              "zygote_backend_starts": zst,
              "zygote_kernel_ms_p50": median(zk),
              "launcher_kernel_ms_p50": median(lk)}
-        self.put("warm", f)
-        print("warm     zygote p50 %s p99 %s (n=%d) | launcher p50 %s p99 %s "
+        self.put(step, f)
+        print("%-8s zygote p50 %s p99 %s (n=%d) | launcher p50 %s p99 %s "
               "(n=%d) | cold python3 p50 %s p99 %s (n=%d)" % (
-                  fmt_ms(median(zy)), fmt_ms(pct(zy, 99)), n,
+                  step, fmt_ms(median(zy)), fmt_ms(pct(zy, 99)), n,
                   fmt_ms(median(la)), fmt_ms(pct(la, 99)), nl,
                   fmt_ms(median(cold)), fmt_ms(pct(cold, 99)), nc))
         print("         ratio p50 cold/zygote %s, launcher/zygote %s, "
@@ -846,62 +838,18 @@ class Bench:
               "%d ms zygote, %d ms launcher; zygote server's starts %s" % (
                   fmt_ratio(f["ratio_cold_zygote_p50"]),
                   fmt_ratio(f["ratio_launcher_zygote_p50"]),
-                  fmt_ratio(ratio(median(cold), median(la))), median(zk),
+                  fmt_ratio(f["ratio_cold_launcher_p50"]), median(zk),
                   median(lk), zst))
-        self.goal("warm p50", "%.2f ms" % f["zygote_p50_ms"], "<= 2 ms",
-                  f["zygote_p50_ms"] <= 2)
-        self.goal("warm p99", "%.2f ms" % f["zygote_p99_ms"], "<= 10 ms",
-                  f["zygote_p99_ms"] <= 10)
+        self.goal(step + " p50", "%.2f ms" % f["zygote_p50_ms"],
+                  "<= %g ms" % goal_p50, f["zygote_p50_ms"] <= goal_p50)
+        self.goal(step + " p99", "%.2f ms" % f["zygote_p99_ms"],
+                  "<= %g ms" % goal_p99, f["zygote_p99_ms"] <= goal_p99)
 
-    # -- 2. drained -----------------------------------------------------
-    def drained_series(self, start, n):
-        s = self.server("drained-" + start, start=start, ready=0)
-        try:
-            s.wait_startup()
-            xs, ks = [], []
-            for _ in range(n):
-                i, dt, kms = s.first_result()
-                xs.append(dt)
-                ks.append(kms or 0)
-                s.delete(i)
-            starts = s.backend_starts()
-        finally:
-            s.stop()
-        return xs, ks, starts
+    def run_warm(self):
+        self.run_first("warm", 8, 2, 10)
 
     def run_drained(self):
-        n, nl, nc = (self.n("drained"), self.n("drained_launcher"),
-                     self.n("cold"))
-        zy, zk, zst = self.drained_series("zygote", n)
-        la, lk, _ = self.drained_series("launcher", nl)
-        cold = cold_pythons(nc)
-        f = {"zygote_p50_ms": ms(median(zy)), "zygote_p99_ms": ms(pct(zy, 99)),
-             "zygote_n": n,
-             "launcher_p50_ms": ms(median(la)),
-             "launcher_p99_ms": ms(pct(la, 99)), "launcher_n": nl,
-             "cold_p50_ms": ms(median(cold)), "cold_p99_ms": ms(pct(cold, 99)),
-             "cold_n": nc,
-             "ratio_launcher_zygote_p50": ratio(median(la), median(zy)),
-             "ratio_cold_zygote_p50": ratio(median(cold), median(zy)),
-             "zygote_backend_starts": zst,
-             "zygote_kernel_ms_p50": median(zk),
-             "launcher_kernel_ms_p50": median(lk)}
-        self.put("drained", f)
-        print("drained  zygote p50 %s p99 %s (n=%d) | launcher p50 %s p99 %s "
-              "(n=%d) | cold python3 p50 %s p99 %s (n=%d)" % (
-                  fmt_ms(median(zy)), fmt_ms(pct(zy, 99)), n,
-                  fmt_ms(median(la)), fmt_ms(pct(la, 99)), nl,
-                  fmt_ms(median(cold)), fmt_ms(pct(cold, 99)), nc))
-        print("         ratio p50 launcher/zygote %s, cold/zygote %s; the "
-              "kernel's own time for that cell p50 %d ms zygote, %d ms "
-              "launcher; zygote server's starts %s" % (
-                  fmt_ratio(f["ratio_launcher_zygote_p50"]),
-                  fmt_ratio(f["ratio_cold_zygote_p50"]), median(zk),
-                  median(lk), zst))
-        self.goal("drained p50", "%.2f ms" % f["zygote_p50_ms"], "<= 10 ms",
-                  f["zygote_p50_ms"] <= 10)
-        self.goal("drained p99", "%.2f ms" % f["zygote_p99_ms"], "<= 50 ms",
-                  f["zygote_p99_ms"] <= 50)
+        self.run_first("drained", 0, 10, 50)
 
     # -- 3. burst -------------------------------------------------------
     def burst_figures(self, b):
