@@ -30,8 +30,8 @@ LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 # unit tests link against.
 LIB_SRCS := src/util.c src/log.c src/config.c src/json.c src/route.c \
 	src/result.c src/auth.c src/kernel.c src/session.c src/pool.c \
-	src/start.c src/start_launcher.c src/start_zygote.c src/idmap.c \
-	src/loop.c \
+	src/start.c src/start_queue.c src/start_launcher.c src/start_zygote.c \
+	src/idmap.c src/loop.c \
 	src/priv.c src/cgroup.c src/cgroup_parse.c src/http.c src/api.c \
 	src/api_exec.c src/api_files.c src/files.c src/multipart.c src/fetch.c \
 	src/store.c src/store_query.c src/audit.c src/metrics.c \

@@ -30,6 +30,20 @@
  * is milliseconds of CPU, and on a small host it would slow the very
  * cell the client took the sandbox for. */
 #define REFILL_DELAY_MS 10
+/* Nor does it start while a client's own sandbox is starting (a burst
+ * past the warm ones): for this long at most, so that a kernel slow to
+ * start cannot hold the pool empty. */
+#define CLIENT_FIRST_MS 1000
+
+/* Is s a client's sandbox, started on demand, still starting? */
+static bool
+client_starting(const struct session *s, uint64_t now)
+{
+	return s->identifier != NULL && !s->destroy &&
+	       (s->state == SESSION_NEW || s->state == SESSION_SPAWNING ||
+		s->state == SESSION_STARTING) &&
+	       now < s->spawn_ms + CLIENT_FIRST_MS;
+}
 
 int
 pools_init(struct sandpool *sp)
@@ -191,20 +205,19 @@ retire_old(struct sandpool *sp, struct pool *p)
 }
 
 void
-pool_refill(struct sandpool *sp)
+pool_refill_plan(struct sandpool *sp, uint64_t now, uint32_t *want)
 {
 	uint32_t starting[CONFIG_MAX_POOLS] = {0};
+	uint32_t clients[CONFIG_MAX_POOLS] = {0};
 	bool counted = false;
-	uint64_t now = now_ms();
 	struct session *s;
 	int i;
 
-	if (sp->stopping)
-		return;
 	for (i = 0; i < sp->npools; i++) {
 		struct pool *p = &sp->pools[i];
+		uint32_t have, n = 0;
 
-		retire_old(sp, p);
+		want[i] = 0;
 		if (p->ready >= p->cfg->ready)
 			continue;
 		if (now < p->took_ms + REFILL_DELAY_MS) {
@@ -214,23 +227,52 @@ pool_refill(struct sandpool *sp)
 			continue;
 		}
 		if (!counted) {
-			for (s = sp->all; s; s = s->next_all)
+			for (s = sp->all; s; s = s->next_all) {
 				if (warm_starting(s, s->pool))
 					starting[s->pool - sp->pools]++;
+				else if (client_starting(s, now)) {
+					uint64_t t = s->spawn_ms +
+						     CLIENT_FIRST_MS;
+
+					clients[s->pool - sp->pools]++;
+					if (t < sp->next_scan_ms)
+						sp->next_scan_ms = t;
+				}
+			}
 			counted = true;
 		}
-		if (!start_warm_ok(sp, p))
+		/* The loop comes back when that start is done. */
+		if (clients[i] > 0 || !start_warm_ok(sp, p))
 			continue;
-		while (p->ready + starting[i] < p->cfg->ready &&
-		       p->live < p->cfg->max_sessions &&
-		       p->starting < p->cfg->max_starting) {
+		have = p->ready + starting[i];
+		while (have + n < p->cfg->ready &&
+		       p->live + n < p->cfg->max_sessions &&
+		       p->starting + n < p->cfg->max_starting)
+			n++;
+		want[i] = n;
+	}
+}
+
+void
+pool_refill(struct sandpool *sp)
+{
+	uint32_t want[CONFIG_MAX_POOLS];
+	int i;
+
+	if (sp->stopping)
+		return;
+	for (i = 0; i < sp->npools; i++)
+		retire_old(sp, &sp->pools[i]);
+	pool_refill_plan(sp, now_ms(), want);
+	for (i = 0; i < sp->npools; i++) {
+		struct pool *p = &sp->pools[i];
+
+		while (want[i]-- > 0) {
 			uint32_t slot;
 
 			if (pool_slot_alloc(sp, &slot) < 0)
 				return;
-			s = session_alloc(sp, p, slot);
-			start_spawn(sp, s, false);
-			starting[i]++;
+			start_spawn(sp, session_alloc(sp, p, slot), false);
 		}
 	}
 }

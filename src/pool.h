@@ -67,6 +67,12 @@ void pool_unlist(struct sandpool *sp, struct session *s);
  * count, and retire warm ones of an old preload generation.
  */
 void pool_refill(struct sandpool *sp);
+/* What pool_refill() would start now (monotonic ms): want[i] sandboxes
+ * for pool i.  None while the pool has its ready ones, within
+ * REFILL_DELAY_MS of a client's take, while a client's own sandbox of
+ * that pool is starting (for up to CLIENT_FIRST_MS), or while its
+ * template is coming; never past max_sessions or max_starting. */
+void pool_refill_plan(struct sandpool *sp, uint64_t now, uint32_t *want);
 
 /*
  * The startup probe (health.c): take a new session in the first pool

@@ -42,6 +42,7 @@
 #include "sandpool.h"
 #include "session.h"
 #include "start_launcher.h"
+#include "start_queue.h"
 #include "start_zygote.h"
 
 #define STARTER_THREADS 2       /* the host side of a start is ~0.3 ms */
@@ -51,6 +52,7 @@
 enum req_op { REQ_SPAWN, REQ_DATA, REQ_CLEANUP };
 
 struct start_req {
+	struct start_link link; /* first: the queue's item is the request */
 	enum req_op op;
 	struct session *s;      /* SPAWN, DATA: a reference */
 	char sid[17];
@@ -67,14 +69,10 @@ struct start_req {
 				 * CLEANUP: owned */
 	bool mounted;           /* CLEANUP: data_dir has a tmpfs */
 	struct start_result res;
-	struct start_req *next;
 };
 
 struct start {
-	pthread_mutex_t lock;   /* the queue */
-	pthread_cond_t cond;
-	struct start_req *head, *tail;
-	bool stop;
+	struct start_queue queue;
 	pthread_t threads[STARTER_THREADS];
 	int nthreads;
 };
@@ -110,20 +108,13 @@ start_kernel_env(const char *preload, char **env, size_t n)
 
 /* ---- the queue ---- */
 
+/* Requests a client waits for go first (start_queue.h). */
 static void
 enqueue(struct sandpool *sp, struct start_req *q)
 {
-	struct start *st = sp->start;
-
-	q->next = NULL;
-	pthread_mutex_lock(&st->lock);
-	if (st->tail)
-		st->tail->next = q;
-	else
-		st->head = q;
-	st->tail = q;
-	pthread_cond_signal(&st->cond);
-	pthread_mutex_unlock(&st->lock);
+	start_queue_push(&sp->start->queue, &q->link,
+			 q->op == REQ_DATA ||
+				 (q->op == REQ_SPAWN && q->client));
 }
 
 static struct start_req *
@@ -381,16 +372,7 @@ starter_main(void *arg)
 	for (;;) {
 		struct start_req *q;
 
-		pthread_mutex_lock(&st->lock);
-		while (st->head == NULL && !st->stop)
-			pthread_cond_wait(&st->cond, &st->lock);
-		q = st->head;
-		if (q) {
-			st->head = q->next;
-			if (st->head == NULL)
-				st->tail = NULL;
-		}
-		pthread_mutex_unlock(&st->lock);
+		q = (struct start_req *)start_queue_pop(&st->queue);
 		if (q == NULL)
 			break; /* stopping, and the queue is empty */
 
@@ -423,8 +405,7 @@ start_init(struct sandpool *sp)
 	struct start *st = xcalloc(1, sizeof(*st));
 	int i, rc;
 
-	pthread_mutex_init(&st->lock, NULL);
-	pthread_cond_init(&st->cond, NULL);
+	start_queue_init(&st->queue);
 	sp->start = st;
 	rc = start_zygote_init(sp);
 	if (rc < 0)
@@ -449,14 +430,10 @@ start_fini(struct sandpool *sp)
 	/* Templates first: nothing is spawned any more, and a starter
 	 * waiting on one gets its answer (or the broken socket) now. */
 	start_zygote_fini(sp);
-	pthread_mutex_lock(&st->lock);
-	st->stop = true;
-	pthread_cond_broadcast(&st->cond);
-	pthread_mutex_unlock(&st->lock);
+	start_queue_stop(&st->queue);
 	for (i = 0; i < st->nthreads; i++)
 		pthread_join(st->threads[i], NULL);
-	pthread_mutex_destroy(&st->lock);
-	pthread_cond_destroy(&st->cond);
+	start_queue_fini(&st->queue);
 	free(st);
 	sp->start = NULL;
 }

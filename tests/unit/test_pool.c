@@ -160,4 +160,71 @@ TEST(old_generation_is_retired)
 	CHECK(!cur->destroy && cur->on_warm);
 }
 
+TEST(refill_plan_lets_clients_start_first)
+{
+	struct pool *p;
+	struct session *c, *w;
+	uint32_t want[CONFIG_MAX_POOLS];
+	uint64_t now = 1000000;
+
+	setup(0);
+	p = pool_find(&sp, "default");
+	if (p == NULL)
+		return;
+	sp.next_scan_ms = UINT64_MAX;
+	pool_refill_plan(&sp, now, want);
+	CHECK_INT(want[0], ==, cfg.pools[0].ready); /* 8: an empty pool */
+
+	/* A client's own sandbox (no warm one was left) is starting: the
+	 * refill does not compete with it, and the loop is woken when the
+	 * wait is up. */
+	c = warm(p);
+	c->identifier = (char *)"client";
+	c->state = SESSION_SPAWNING;
+	c->spawn_ms = now - 5;
+	pool_refill_plan(&sp, now, want);
+	CHECK_INT(want[0], ==, 0);
+	CHECK(sp.next_scan_ms == c->spawn_ms + 1000);
+	c->state = SESSION_STARTING;
+	pool_refill_plan(&sp, now, want);
+	CHECK_INT(want[0], ==, 0);
+	/* ... for a second at most: a kernel slow to start cannot hold the
+	 * pool empty. */
+	pool_refill_plan(&sp, c->spawn_ms + 1000, want);
+	CHECK_INT(want[0], ==, 8);
+	c->state = SESSION_IDLE; /* its kernel is up */
+	pool_refill_plan(&sp, now, want);
+	CHECK_INT(want[0], ==, 8);
+
+	/* Right after a client took a warm sandbox: not yet. */
+	p->took_ms = now - 3;
+	sp.next_scan_ms = UINT64_MAX;
+	pool_refill_plan(&sp, now, want);
+	CHECK_INT(want[0], ==, 0);
+	CHECK(sp.next_scan_ms == p->took_ms + 10);
+	p->took_ms = 0;
+
+	/* Warm ones on their way count; max_starting and max_sessions
+	 * bound the rest. */
+	w = warm(p);
+	w->state = SESSION_SPAWNING;
+	pool_ready(&sp, warm(p));
+	pool_refill_plan(&sp, now, want);
+	CHECK_INT(want[0], ==, 6);
+	p->starting = cfg.pools[0].max_starting - 2;
+	pool_refill_plan(&sp, now, want);
+	CHECK_INT(want[0], ==, 2);
+	p->starting = 0;
+	cfg.pools[0].max_sessions = p->live + 3;
+	pool_refill_plan(&sp, now, want);
+	CHECK_INT(want[0], ==, 3);
+	cfg.pools[0].max_sessions = 1000;
+
+	/* A full pool starts nothing. */
+	while (p->ready < cfg.pools[0].ready)
+		pool_ready(&sp, warm(p));
+	pool_refill_plan(&sp, now, want);
+	CHECK_INT(want[0], ==, 0);
+}
+
 T_MAIN()
