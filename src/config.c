@@ -677,7 +677,7 @@ struct parse {
 	int line;
 	int pool; /* the current [pool.NAME] section; -1 before the first */
 	int seen[CONFIG_MAX_POOLS][NROWS]; /* line that set a key; 0 = none */
-	int section[CONFIG_MAX_POOLS];	   /* line of each pool's section */
+	int section[CONFIG_MAX_POOLS]; /* line of each pool's section */
 	char where[256];		   /* "name:line: " */
 };
 

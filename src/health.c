@@ -84,8 +84,9 @@ health_tick(struct sandpool *sp)
 	j->arg = c;
 	rc = pool_probe(sp, j, &s);
 	if (rc < 0) {
-		sp->probe_next_ms = now_ms() + (rc == -EAGAIN ? HEALTH_SOON_MS
-							      : HEALTH_RETRY_MS);
+		sp->probe_next_ms =
+			now_ms() + (rc == -EAGAIN ? HEALTH_SOON_MS
+						  : HEALTH_RETRY_MS);
 		job_free(j);
 		free(c);
 		return;

@@ -77,7 +77,8 @@ kframe_feed(struct kframe_reader *r, const void *data, size_t n, kframe_cb cb,
 				continue;
 			r->want = (uint32_t)r->hdr[0] << 24 |
 				  (uint32_t)r->hdr[1] << 16 |
-				  (uint32_t)r->hdr[2] << 8 | (uint32_t)r->hdr[3];
+				  (uint32_t)r->hdr[2] << 8 |
+				  (uint32_t)r->hdr[3];
 			if (r->want == 0)
 				return -EBADMSG;
 			if (r->want > r->limit)

@@ -2,8 +2,9 @@
 /*
  * loop.h: the server's event loop thread.  One epoll set watches every
  * sandbox's control socket, pidfd and OOM notification, plus an eventfd
- * that HTTP and starter threads poke after queueing work.  Timers (execution deadlines,
- * kill grace, cooldown) are folded into the epoll timeout.
+ * that HTTP and starter threads poke after queueing work.  Timers
+ * (execution deadlines, kill grace, cooldown) are folded into the epoll
+ * timeout.
  */
 #ifndef SANDPOOL_LOOP_H
 #define SANDPOOL_LOOP_H

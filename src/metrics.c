@@ -383,8 +383,8 @@ metrics_render(struct sandpool *sp, struct buf *b)
 	buf_printf(b,
 		   "sandpool_sandbox_backend_starts_total{backend=\"zygote\"} "
 		   "%llu\n"
-		   "sandpool_sandbox_backend_starts_total{backend=\"launcher\"} "
-		   "%llu\n",
+		   "sandpool_sandbox_backend_starts_total"
+		   "{backend=\"launcher\"} %llu\n",
 		   (unsigned long long)get(&m->backend_starts[0]),
 		   (unsigned long long)get(&m->backend_starts[1]));
 	family(b, "sandpool_zygote_templates_total", "counter",

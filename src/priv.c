@@ -53,7 +53,8 @@ priv_data_create(const char *dir, const char *data_dir, uint64_t quota,
 		 * in it may gain privileges or be mapped executable. */
 		snprintf(opts, sizeof(opts),
 			 "size=%llu,mode=0700,uid=%u,gid=%u,nr_inodes=65536",
-			 (unsigned long long)quota, (unsigned)uid, (unsigned)uid);
+			 (unsigned long long)quota, (unsigned)uid,
+			 (unsigned)uid);
 		if (mount("sandpool-data", data_dir, "tmpfs",
 			  MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) < 0)
 			return -errno;

@@ -20,9 +20,10 @@
  *    --wait (tests) it waits for the sandbox and exits with its status.
  *
  *  - The child: pid 1 of the new pid namespace.  sandbox_child_enter() is
- *    its setup ritual (shared with the zygote backend), one step per line in the order of platform-notes'
- *    recipe: join the cgroups, become inside-root, cgroup namespace,
- *    hostname, lo, the mount plan (mount.c), then the drop: setsid,
+ *    its setup ritual (shared with the zygote backend), one step per
+ *    line in the order of platform-notes' recipe: join the cgroups,
+ *    become inside-root, cgroup namespace, hostname, lo, the mount plan
+ *    (mount.c), then the drop: setsid,
  *    signals, bounding set, groups and uids to 1000, capabilities to zero,
  *    NO_NEW_PRIVS, Landlock (landlock.c), seccomp (seccomp.c), rlimits.
  *    It then becomes the init (init.c).  Until exec nothing but fatal

@@ -24,19 +24,19 @@ struct sandbox_child {
 	uint64_t fsize;        /* RLIMIT_FSIZE; UINT64_MAX: none */
 	const int *cgroup_fds; /* attach files to write "0" to */
 	size_t ncgroup;        /* 0..SANDBOX_MAX_CGROUP_FDS */
-	int release_fd;	       /* read end: a byte once the maps are set */
-	int errfd;	       /* write end of the error pipe */
-	int data_tree;	       /* detached mount for /mnt/data (open_tree) */
+	int release_fd;        /* read end: a byte once the maps are set */
+	int errfd;             /* write end of the error pipe */
+	int data_tree;         /* detached mount for /mnt/data (open_tree) */
 	int runtime_tree;      /* detached mount for /opt/sandpool */
-	int ctl_fd;	       /* control socket, becomes fd 3; -1: none */
+	int ctl_fd;            /* control socket, becomes fd 3; -1: none */
 	/* A zygote child's inherited files that PROGRAM keeps at their
 	 * numbers (the template's Python objects own them; zygote_py.c
 	 * checks each is a read-only file under /usr or /dev/null). */
 	const int *keep_fds;
-	size_t nkeep;	       /* 0..SANDBOX_MAX_KEEP_FDS */
-	int init_fd;	       /* zygote: memfd of the launcher, for pid 1 */
+	size_t nkeep;          /* 0..SANDBOX_MAX_KEEP_FDS */
+	int init_fd;           /* zygote: memfd of the launcher, for pid 1 */
 	const struct seccomp_prog *seccomp; /* compiled by the parent */
-	bool stdio;	       /* PROGRAM keeps fds 0-2 (tests) */
+	bool stdio;            /* PROGRAM keeps fds 0-2 (tests) */
 	/* PROGRAM to exec (the launcher), or NULL: fork it and return in
 	 * it (a zygote child, whose program is the Python it came from). */
 	char *const *argv;

@@ -144,8 +144,8 @@ sandbox_template_main(int argc, char **argv)
 	 * raised, and a kernel could never come back to 0: stay at 0. */
 	if (unshare(CLONE_NEWNS) < 0 ||
 	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-	    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, TEMPLATE_TMP) <
-		    0)
+	    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
+		  TEMPLATE_TMP) < 0)
 		return fail("private /tmp", errno);
 	if (chdir("/") < 0)
 		return fail("chdir /", errno);

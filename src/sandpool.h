@@ -56,7 +56,7 @@ struct sandpool {
 	pthread_t loop_thread;
 	bool loop_running;
 	bool stopping;       /* SIGTERM seen: refuse new work */
-	struct session *dirty;  /* sessions the loop must look at (next_dirty) */
+	struct session *dirty;  /* for the loop to look at (next_dirty) */
 	bool closed_pending; /* a CLOSED session awaits its free (tick) */
 	struct job *done_head;  /* finished jobs whose callbacks are due */
 	struct job *done_tail;

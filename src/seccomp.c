@@ -278,7 +278,8 @@ seccomp_compile(struct seccomp_prog *out, struct sandbox_err *e)
 		out->filter = NULL;
 		goto out;
 	}
-	out->len = (unsigned short)(st.st_size / (off_t)sizeof(struct sock_filter));
+	out->len = (unsigned short)(st.st_size /
+				    (off_t)sizeof(struct sock_filter));
 	rc = 0;
 out:
 	if (fd >= 0)

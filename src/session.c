@@ -10,7 +10,7 @@
  *
  *   NEW --start_spawn--> SPAWNING --sandbox up--> STARTING --"ready"--> IDLE
  *    ^                      |                        |                  |  ^
- *    |                      '--failed or deferred----+           dispatch  result
+ *    |                      '--failed or deferred----+         dispatch  result
  *    |                                               |                  v  |
  *    '------------------ (pid 1 reaped) <--- DYING <-+------------------ BUSY
  *                              '--> CLOSED (destroy)
@@ -362,7 +362,8 @@ session_get(struct sandpool *sp, const char *principal, const char *pool_name,
 		}
 		if (pool_slot_alloc(sp, &slot) < 0) {
 			rc = sp_errf(err, 429, "PoolFull",
-				     "no sandbox uid slot is free; retry later");
+				     "no sandbox uid slot is free; "
+				     "retry later");
 			goto out;
 		}
 		s = session_alloc(sp, pool, slot);
@@ -1239,8 +1240,8 @@ session_on_exit(struct sandpool *sp, struct session *s)
 		if (n > 0 && s->death[0] == '\0') {
 			text[n] = '\0';
 			text[strcspn(text, "\n")] = '\0';
-			snprintf(s->death, sizeof(s->death), "sandbox setup: %s",
-				 text);
+			snprintf(s->death, sizeof(s->death),
+				 "sandbox setup: %s", text);
 		}
 		close(s->errfd);
 		s->errfd = -1;
@@ -1260,7 +1261,8 @@ session_on_exit(struct sandpool *sp, struct session *s)
 	if (s->cur && s->destroy) {
 		/* Killed because the session is going away: not a kernel
 		 * death, and its files go too. */
-		job_finish(sp, s->cur, sp->stopping ? JOB_SHUTDOWN : JOB_DELETED,
+		job_finish(sp, s->cur,
+			   sp->stopping ? JOB_SHUTDOWN : JOB_DELETED,
 			   sp->stopping ? "the server is shutting down"
 					: "the session was deleted while the "
 					  "code ran");
@@ -1442,8 +1444,9 @@ session_tick(struct sandpool *sp)
 		    !s->destroy) {
 			if (now >= s->tidy_ms) {
 				s->tidy_ms = 0;
-				if (kernel_encode_request(KREQ_TIDY, "tidy", NULL,
-							  0, &s->wbuf) == 0)
+				if (kernel_encode_request(KREQ_TIDY, "tidy",
+							  NULL, 0,
+							  &s->wbuf) == 0)
 					flush_wbuf(sp, s);
 			} else if (s->tidy_ms < next) {
 				next = s->tidy_ms;

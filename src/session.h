@@ -32,7 +32,7 @@ enum job_kind { JOB_EXECUTE, JOB_SHELL };
 
 /* Why an execution ended, as the API reports it. */
 enum job_outcome {
-	JOB_OK,          /* the kernel replied (the code may still have failed) */
+	JOB_OK,          /* the kernel replied (the code may have failed) */
 	JOB_TIMEOUT,     /* interrupted at the deadline, state kept */
 	JOB_TIMEOUT_KILLED, /* no answer after the grace period: restarted */
 	JOB_KERNEL_DIED, /* the kernel exited or was killed */

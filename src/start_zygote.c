@@ -328,7 +328,8 @@ on_hello(struct sandpool *sp, struct zset *set, struct zygote *z)
 			 "(pid %d)%s",
 			 z->preload,
 			 (unsigned long long)(z->up_ms - z->started_ms),
-			 (int)z->pid, old ? ", replacing the previous one" : "");
+			 (int)z->pid,
+			 old ? ", replacing the previous one" : "");
 		wake_loop(sp); /* warm sandboxes can be forked now */
 	} else {
 		const char *m = json_string_value(json_object_get(msg,
@@ -499,7 +500,8 @@ manager_main(void *arg)
 		for (i = 1; i < n; i++) {
 			int k;
 
-			if (!is_chan[i] || !(pf[i].revents & (POLLIN | POLLHUP)))
+			if (!is_chan[i] ||
+			    !(pf[i].revents & (POLLIN | POLLHUP)))
 				continue;
 			for (k = 0; k < zy->nsets; k++)
 				if (zy->sets[k].coming == who[i])
@@ -637,11 +639,12 @@ start_zygote_spawn(struct sandpool *sp, const struct start_spec *spec,
 							   MOUNT_ATTR_NOSUID |
 							   MOUNT_ATTR_NODEV,
 				  &rt_tree, &step);
-	if (rc == 0 && (pipe2(rel, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0))
+	if (rc == 0 &&
+	    (pipe2(rel, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0))
 		rc = -errno;
 	if (rc < 0) {
-		snprintf(r->why, sizeof(r->why), "preparing the sandbox: %s: %s",
-			 step, strerror(-rc));
+		snprintf(r->why, sizeof(r->why),
+			 "preparing the sandbox: %s: %s", step, strerror(-rc));
 		goto out;
 	}
 	fds[nfds++] = spec->ctl;

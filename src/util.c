@@ -538,8 +538,8 @@ base64_decode(const char *in, size_t len, struct buf *out)
 int
 base64_encode(const void *in, size_t len, struct buf *out)
 {
-	static const char tbl[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				  "abcdefghijklmnopqrstuvwxyz0123456789+/";
 	const unsigned char *p = in;
 	char q[4];
 	size_t i;

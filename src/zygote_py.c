@@ -41,6 +41,7 @@
 
 #include "sandbox.h"
 #include "sandbox_child.h"
+#include "util.h"
 
 PyMODINIT_FUNC PyInit__sandpool_zygote(void);
 
@@ -98,7 +99,8 @@ fd_shareable(int fd, char *path, size_t n)
 		return false;
 	path[len] = '\0';
 	if (S_ISCHR(st.st_mode))
-		return st.st_rdev == makedev(1, 3) && strcmp(path, "/dev/null") == 0;
+		return st.st_rdev == makedev(1, 3) &&
+		       strcmp(path, "/dev/null") == 0;
 	fl = fcntl(fd, F_GETFL);
 	return S_ISREG(st.st_mode) && fl >= 0 && (fl & O_ACCMODE) == O_RDONLY &&
 	       strncmp(path, "/usr/", 5) == 0;
@@ -122,9 +124,13 @@ kept_fds(const int *skip, size_t nskip, int *keep)
 		return -1;
 	}
 	while ((e = readdir(d)) != NULL) {
+		uint64_t v;
+
 		if (e->d_name[0] == '.')
 			continue;
-		fd = atoi(e->d_name);
+		if (parse_u64(e->d_name, &v) < 0 || v > INT32_MAX)
+			continue; /* not an fd */
+		fd = (int)v;
 		if (fd < 3 || fd == dirfd(d) || fd_in(fd, skip, nskip))
 			continue;
 		if (!fd_shareable(fd, path, sizeof(path))) {
