@@ -119,6 +119,7 @@ class K:
     pretty = None           # IPython.lib.pretty.pretty when available
     libc_fflush = None
     libc_trim = None        # malloc_trim, for _tidy()
+    wait_init = None        # zygote: waits for pid 1's exec (session_main)
     loop = None             # asyncio loop for top-level await
     kernel_file = None
     pristine = {}           # builtins as the kernel left them at startup
@@ -1081,11 +1082,18 @@ def _prewarm(preloaded):
 
 
 def _client_priority():
-    """A zygote template forks at nice 10 (background work: warm sandboxes
-    must not slow running cells); the first request of a client brings the
-    kernel back to the priority a launcher kernel has.  RLIMIT_NICE allows
-    0 and no lower."""
+    """The first request of a client.  A forked kernel waits for its pid 1
+    to be the init (session_main).  And a zygote template forks at nice 10
+    (background work: warm sandboxes must not slow running cells); this
+    brings the kernel back to the priority a launcher kernel has.
+    RLIMIT_NICE allows 0 and no lower."""
     K.client = True
+    if K.wait_init is not None:
+        try:
+            K.wait_init()
+        except OSError:
+            pass                            # pid 1 is slow: go on regardless
+        K.wait_init = None
     try:
         if os.getpriority(os.PRIO_PROCESS, 0) > 0:
             os.setpriority(os.PRIO_PROCESS, 0, 0)
@@ -1164,9 +1172,13 @@ def _mpl_dirs():
             pass
 
 
-def session_main(info):
+def session_main(info, wait_init=None):
     """The kernel of one session forked from a zygote template: fd 3 is the
-    control socket, the sandbox is in force (zygote_py.c).  Never returns."""
+    control socket, the sandbox is in force (zygote_py.c).  wait_init()
+    returns once pid 1 is the init (a copy of the template until its
+    exec, a millisecond or so): called before the client's first request
+    runs (_client_priority), so that no code of the session ever sees
+    another pid 1 than a launcher session has.  Never returns."""
     _setsig(_SIGINT, _SIG_IGN)
     try:
         K.ctl = _high_fds([3])[0]
@@ -1177,6 +1189,7 @@ def session_main(info):
         _reseed()
         _mpl_dirs()
         _open_session()
+        K.wait_init = wait_init
     except BaseException as e:
         _send({"op": "fatal", "message": "%s: %s" % (type(e).__name__, _safe_str(e))})
         _die(1)

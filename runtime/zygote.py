@@ -9,8 +9,8 @@ kernel's) as
     python3 -I /proc/self/fd/4/zygote.py --chan 3 --ext /proc/self/fd/5
 
 with fd 3 a SOCK_SEQPACKET socket to the server, fd 4 the runtime directory
-and fd 5 the extension (src/zygote_py.c), and a private tmpfs on /tmp.  The theory is in
-docs/ARCHITECTURE.md ("The zygote"); in short:
+and fd 5 the extension (src/zygote_py.c), and a private tmpfs on /tmp.  The
+theory is in docs/ARCHITECTURE.md ("The zygote"); in short:
 
 - At startup it does the kernel's session-independent work once
   (kernel.template_prepare(): the preloads, a few representative cells,
@@ -18,10 +18,13 @@ docs/ARCHITECTURE.md ("The zygote"); in short:
   {"op": "ready", "python", "preloaded", "failed", "pid"}.
 - Then it serves one request per message, each answered by one message:
     {"op": "spawn", "id", "hostname", "tmp_size", "pids", "fsize"}
-      with the fds [ctl, release, err, data_tree, runtime_tree, init,
-      cgroup...] (init: the launcher binary, which pid 1 re-execs into)
+      with the fds [ctl, release, err, runtime_tree, init] (init: the
+      launcher binary, which pid 1 re-execs into)
       -> {"op": "spawned", "id", "pid"}  (pid 1 of the new sandbox, which
-         waits on `release` until the server has written its uid maps)
+         waits on `release` until the server has written its uid maps; the
+         server's word brings the session's data tree and cgroup attach
+         files, made while we forked; our copy of `release` is closed
+         before we reply, so only the child can take them)
       or {"op": "error", "id", "errno", "message"}
     {"op": "ping", "id"} -> {"op": "pong", "id"}
   and exits when the server closes the socket.
@@ -88,14 +91,14 @@ def _spawn(zy, kernel, chan, info, req, fds):
     """One spawn request.  Returns the reply; in the new sandbox's PROGRAM
     it does not return."""
     rid = req.get("id")
-    if len(fds) < 6:
+    if len(fds) != 5:
         return {"op": "error", "id": rid, "errno": 22,
-                "message": "spawn needs 6 fds or more, got %d" % len(fds)}
+                "message": "spawn needs 5 fds, got %d" % len(fds)}
     try:
         fsize = int(req["fsize"])
         pid = zy.spawn(chan.fileno(), fds[0], fds[1], fds[2], fds[3], fds[4],
-                       fds[5], fds[6:], str(req["hostname"]),
-                       int(req["tmp_size"]), int(req["pids"]),
+                       str(req["hostname"]), int(req["tmp_size"]),
+                       int(req["pids"]),
                        fsize if fsize >= 0 else (1 << 64) - 1)
     except OSError as e:
         return {"op": "error", "id": rid, "errno": e.errno or 0,
@@ -108,7 +111,7 @@ def _spawn(zy, kernel, chan, info, req, fds):
         # socket now, so our socket object must never close "its" fd.
         try:
             chan.detach()
-            kernel.session_main(info)
+            kernel.session_main(info, zy.wait_init)
         finally:
             os._exit(1)
     return {"op": "spawned", "id": rid, "pid": pid}

@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,8 @@
 
 #include "sandbox.h"
 #include "sandbox_child.h"
+
+static int exec_fd = -1; /* PROGRAM: see init_exec_fd() */
 
 /* Where PROGRAM starts: the session's files. */
 #define INIT_CWD "/mnt/data"
@@ -86,9 +89,15 @@ init_return_program(const struct init_cfg *cfg)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* The error pipe's last copy: EOF tells the host side that the
 	 * sandbox is complete, as a successful execve would. */
+	int keep[SANDBOX_MAX_KEEP_FDS + 1];
+
 	close(cfg->errfd);
-	if (sandbox_child_close_fds(cfg->ctl ? 4 : 3, cfg->keep_fds,
-				    cfg->nkeep) < 0)
+	if (cfg->nkeep > SANDBOX_MAX_KEEP_FDS)
+		_exit(127);
+	memcpy(keep, cfg->keep_fds, cfg->nkeep * sizeof(*keep));
+	keep[cfg->nkeep] = exec_fd;
+	if (sandbox_child_close_fds(cfg->ctl ? 4 : 3, keep,
+				    cfg->nkeep + (exec_fd >= 0)) < 0)
 		_exit(127);
 	/* The uid change made us non-dumpable, which an execve would have
 	 * undone; without it /proc/self would be root's and the kernel's
@@ -164,6 +173,34 @@ init_loop(int sfd, pid_t program)
  * the rlimits.  Returns only if the exec failed (a host with
  * vm.memfd_noexec = 2); the caller then stays the init in place.
  */
+int
+init_exec_fd(void)
+{
+	return exec_fd;
+}
+
+int
+init_wait_exec(int timeout_ms)
+{
+	struct pollfd p = {exec_fd, POLLIN, 0};
+	char c;
+	int r;
+
+	if (exec_fd < 0)
+		return 0;
+	do
+		r = poll(&p, 1, timeout_ms);
+	while (r < 0 && errno == EINTR);
+	/* EOF (the write end's last copy went with the exec), or pid 1
+	 * wrote something it never does: either way it is done. */
+	if (r > 0)
+		while (read(exec_fd, &c, 1) < 0 && errno == EINTR)
+			;
+	close(exec_fd);
+	exec_fd = -1;
+	return r == 0 ? -ETIMEDOUT : 0;
+}
+
 static void
 init_reexec(const struct init_cfg *cfg, pid_t program)
 {
@@ -185,6 +222,7 @@ init_reexec(const struct init_cfg *cfg, pid_t program)
 int
 init_run(const struct init_cfg *cfg)
 {
+	int sync[2] = {-1, -1};
 	sigset_t set;
 	pid_t program;
 	size_t i;
@@ -210,17 +248,24 @@ init_run(const struct init_cfg *cfg)
 	}
 	if (chdir(INIT_CWD) < 0)
 		init_fail(cfg->errfd, 1, -errno, "init: chdir " INIT_CWD);
+	/* A zygote child's PROGRAM waits on it for our exec (below). */
+	if (cfg->argv == NULL && pipe2(sync, O_CLOEXEC) < 0)
+		init_fail(cfg->errfd, 1, -errno, "init: pipe2");
 
 	program = fork();
 	if (program < 0)
 		init_fail(cfg->errfd, 1, -errno, "init: fork");
 	if (program == 0) {
 		if (cfg->argv == NULL) {
+			close(sync[1]);
+			exec_fd = sync[0];
 			init_return_program(cfg);
 			return 0;
 		}
 		init_exec_program(cfg);
 	}
+	if (sync[0] >= 0)
+		close(sync[0]);
 	/* The same name for both backends (a zygote child would show the
 	 * template's); the launcher's child is "sandpool-sandbo". */
 	prctl(PR_SET_NAME, "sandpool-init", 0, 0, 0);
@@ -234,6 +279,9 @@ init_run(const struct init_cfg *cfg)
 		close(cfg->keep_fds[i]);
 	if (cfg->argv == NULL)
 		init_reexec(cfg, program);
+	/* In place after all (the exec failed): done just the same. */
+	if (sync[1] >= 0)
+		close(sync[1]);
 	init_loop(sfd, program);
 }
 

@@ -35,10 +35,22 @@ struct init_cfg {
  *
  * With cfg->argv NULL (a zygote child) PROGRAM is not exec'd: init_run()
  * returns 0 in PROGRAM's process, with fds 0-3 only (the error pipe
- * closed), an empty signal mask and cwd /mnt/data; what the kernel would
- * reset at an exec is the caller's to restore.
+ * closed) and init_exec_fd(), an empty signal mask and cwd /mnt/data;
+ * what the kernel would reset at an exec is the caller's to restore.
  */
 int init_run(const struct init_cfg *cfg);
+
+/*
+ * In a zygote child's PROGRAM: the read end of a pipe whose write end
+ * pid 1 holds until its exec into the init is done (or it exits), so
+ * that PROGRAM can wait before it lets any code run: until then pid 1 is
+ * still a copy of the template.  -1 once init_wait_exec() has run.
+ */
+int init_exec_fd(void);
+
+/* Wait (at most timeout_ms) for that EOF, then close the fd.  Returns 0,
+ * or -ETIMEDOUT. */
+int init_wait_exec(int timeout_ms);
 
 /*
  * `sandpool-sandbox --zygote-init PID` (argv[1..2]): the init of a zygote

@@ -385,7 +385,8 @@ parent_of(int procdir, pid_t *ppid)
 }
 
 int
-priv_zygote_release(pid_t pid, uint64_t uid0, int release_fd)
+priv_zygote_release(pid_t pid, uint64_t uid0, int release_fd,
+		    const int *fds, size_t n)
 {
 	char path[32];
 	pid_t ppid = 0;
@@ -403,8 +404,8 @@ priv_zygote_release(pid_t pid, uint64_t uid0, int release_fd)
 	if (rc == 0)
 		rc = idmap_write(dir, uid0);
 	close(dir);
-	if (rc == 0 && write(release_fd, "x", 1) != 1)
-		rc = -errno;
+	if (rc == 0)
+		rc = fd_send(release_fd, "x", 1, fds, n);
 	return rc;
 }
 

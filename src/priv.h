@@ -88,11 +88,13 @@ int priv_template_spawn(const struct priv_template *req, pid_t *pid);
 /*
  * A zygote template cloned pid as pid 1 of a new sandbox: check that it
  * is our child (CLONE_PARENT; a template is less trusted than we are),
- * write its uid and gid maps for host uid uid0, and release it by
- * writing one byte to release_fd.  Returns 0 or -errno (the caller then
- * kills and reaps pid).
+ * write its uid and gid maps for host uid uid0, and release it with one
+ * byte on the unix socket release_fd that brings fds[0..n) (the data
+ * tree, then the cgroup attach files).  Returns 0 or -errno (the caller
+ * then kills and reaps pid).
  */
-int priv_zygote_release(pid_t pid, uint64_t uid0, int release_fd);
+int priv_zygote_release(pid_t pid, uint64_t uid0, int release_fd,
+			const int *fds, size_t n);
 
 /*
  * A sealed, close-on-exec memfd holding a copy of the file at path

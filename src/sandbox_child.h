@@ -25,6 +25,11 @@ struct sandbox_child {
 	const int *cgroup_fds; /* attach files to write "0" to */
 	size_t ncgroup;        /* 0..SANDBOX_MAX_CGROUP_FDS */
 	int release_fd;        /* read end: a byte once the maps are set */
+	/* The release is a message on a unix socket that brings the data
+	 * tree and the cgroup attach files, in that order, instead of
+	 * data_tree and cgroup_fds (a zygote child: the host makes them
+	 * while the template forks). */
+	bool release_brings_fds;
 	int errfd;             /* write end of the error pipe */
 	int data_tree;         /* detached mount for /mnt/data (open_tree) */
 	int runtime_tree;      /* detached mount for /opt/sandpool */
@@ -56,7 +61,7 @@ struct sandbox_child {
 int sandbox_child_enter(const struct sandbox_child *c);
 
 /* Close every fd from lo up except keep[0..n); n at most
- * SANDBOX_MAX_KEEP_FDS.  Returns 0 or -errno.  (init.c uses it.) */
+ * SANDBOX_MAX_KEEP_FDS + 1.  Returns 0 or -errno.  (init.c uses it.) */
 int sandbox_child_close_fds(unsigned int lo, const int *keep, size_t n);
 
 /* Is s a valid sandbox hostname: 1-63 letters, digits or inner

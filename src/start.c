@@ -248,7 +248,7 @@ run_data(struct sandpool *sp, struct start_req *q)
 	int rc;
 
 	(void)sp;
-	if (q->data_ready)
+	if (q->data_ready || r->data_made)
 		return;
 	rc = priv_data_create(q->dir, q->data_dir, q->files_quota,
 			      (uid_t)(q->uid0 + 1000), &r->data_mounted);
@@ -264,53 +264,96 @@ run_data(struct sandpool *sp, struct start_req *q)
 	r->data_made = true;
 }
 
-static void
-run_spawn(struct sandpool *sp, struct start_req *q)
+/* What the sandbox gets of its session: the data directory and the
+ * cgroups (each made on the first start only), the groups as attach
+ * files in cgfd (the caller closes them).  Again after a success, it
+ * does nothing. */
+static int
+prepare(struct sandpool *sp, struct start_req *q, int *cgfd, int *ncg)
 {
 	struct start_result *r = &q->res;
-	int cgfd[PRIV_MAX_CGROUP_FDS], ncg = 0, sv[2] = {-1, -1};
 	struct cgroup *cg;
 	int rc;
 
 	run_data(sp, q);
 	if (r->rc < 0)
-		return;
-	/* Limits are in place before the sandbox's first instruction: the
-	 * child joins these groups before it does anything else. */
-	cg = q->cg;
+		return r->rc;
+	if (*ncg > 0)
+		return 0;
+	cg = q->cg ? q->cg : r->cg;
 	if (cg == NULL && sp->cgroups) {
 		rc = cgroup_create(sp->cgroups, q->sid, &q->lim, &r->cg);
 		if (rc < 0) {
-			r->rc = rc;
 			snprintf(r->why, sizeof(r->why),
 				 "its cgroup could not be created: %s",
 				 strerror(-rc));
-			return;
+			return r->rc = rc;
 		}
 		cg = r->cg;
 	}
 	if (cg) {
-		ncg = cgroup_attach_fds(cg, cgfd, ARRAY_SIZE(cgfd));
-		if (ncg < 0) {
-			r->rc = ncg;
+		rc = cgroup_attach_fds(cg, cgfd, PRIV_MAX_CGROUP_FDS);
+		if (rc < 0) {
 			snprintf(r->why, sizeof(r->why),
 				 "its cgroup could not be opened: %s",
-				 strerror(-ncg));
-			return;
+				 strerror(-rc));
+			return r->rc = rc;
 		}
+		*ncg = rc;
 	}
+	q->spec.cgroup_fds = cgfd;
+	q->spec.ncgroup = *ncg;
+	return 0;
+}
+
+/*
+ * The zygote: fork first, then make the session's data directory and
+ * cgroups while the template forks (a few ms of the start's path), and
+ * hand them to the child with its release.  Limits are in place before
+ * the sandbox's first instruction of its own: the child joins the
+ * groups before it does anything else.  Returns 0, -EAGAIN (no template
+ * or it broke: the caller may fall back), or another -errno with
+ * r->rc set when the session could not be prepared.
+ */
+static int
+spawn_zygote(struct sandpool *sp, struct start_req *q, int *cgfd, int *ncg)
+{
+	struct start_result *r = &q->res;
+	struct start_zygote_child c;
+	int rc;
+
+	rc = start_zygote_fork(sp, &q->spec, r, &c);
+	if (rc < 0)
+		return rc;
+	rc = prepare(sp, q, cgfd, ncg);
+	if (rc < 0) {
+		start_zygote_abandon(sp, &c);
+		return rc;
+	}
+	return start_zygote_release(sp, &q->spec, r, &c);
+}
+
+static void
+run_spawn(struct sandpool *sp, struct start_req *q)
+{
+	struct start_result *r = &q->res;
+	int cgfd[PRIV_MAX_CGROUP_FDS], ncg = 0, sv[2] = {-1, -1};
+	int rc;
+
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		r->rc = -errno;
 		snprintf(r->why, sizeof(r->why), "socketpair: %s",
 			 strerror(errno));
-		goto out;
+		return;
 	}
 	q->spec.ctl = sv[1];
 	q->spec.cgroup_fds = cgfd;
-	q->spec.ncgroup = ncg;
+	q->spec.ncgroup = 0;
 	rc = -EAGAIN;
 	if (q->want == START_ZYGOTE) {
-		rc = start_zygote_spawn(sp, &q->spec, r);
+		rc = spawn_zygote(sp, q, cgfd, &ncg);
+		if (r->rc < 0)
+			goto out; /* the session could not be prepared */
 		if (rc == -EAGAIN && !q->client &&
 		    start_zygote_state(sp, q->preload) ==
 			    START_ZYGOTE_COMING) {
@@ -326,6 +369,9 @@ run_spawn(struct sandpool *sp, struct start_req *q)
 	}
 	if (rc < 0) {
 		r->why[0] = '\0';
+		rc = prepare(sp, q, cgfd, &ncg);
+		if (rc < 0)
+			goto out;
 		rc = start_launcher_spawn(sp, &q->spec, r);
 	}
 	r->rc = rc;

@@ -19,11 +19,14 @@
  * fall back to the launcher meanwhile; it is restarted with a backoff),
  * replaces it after zygote.max_forks forks or zygote.max_age seconds (the
  * replacement is ready before the old one goes), and retires templates
- * no pool uses any more.  Starter threads only send requests: one at a
- * time per template (z->io), holding a reference so that a retired
- * template lives until its last request is answered.
+ * no pool uses any more.  Starter threads only send requests, holding a
+ * reference so that a retired template lives until its last request is
+ * answered.  A starter sends its request (z->io), makes the session's
+ * files and groups while the template forks, then reads its answer:
+ * the template answers in order, so each reads in the order of the
+ * sends (z->turn under z->rio).
  *
- * Lock order: sp->lock, then zy->lock, then z->io.  The manager never
+ * Lock order: sp->lock, then zy->lock, then z->io or z->rio.  The manager never
  * takes sp->lock; it wakes the loop (to refill) through its eventfd.
  */
 #define _GNU_SOURCE
@@ -62,7 +65,7 @@
 #define BACKOFF_MAX_MS 30000
 #define YOUNG_MS 10000     /* a template dying younger counts as failed */
 #define MSG_MAX 4096
-#define MAX_FDS (6 + PRIV_MAX_CGROUP_FDS)
+#define MAX_FDS 5 /* a spawn request: ctl, release, err, runtime, init */
 #define TEMPLATE_UID_OFFSET (POOL_SLOT_STRIDE - 1)
 
 enum zstate { Z_STARTING, Z_UP, Z_DEAD };
@@ -79,7 +82,11 @@ struct zygote {
 	int refs;           /* starters using it */
 	bool retire;        /* kill once refs is 0 */
 	bool killed;
-	pthread_mutex_t io; /* one request at a time on chan */
+	pthread_mutex_t io; /* sending on chan; sent */
+	uint64_t sent;      /* requests sent: the next one's ticket */
+	pthread_mutex_t rio; /* reading from chan; turn */
+	pthread_cond_t rcond;
+	uint64_t turn;      /* the ticket whose answer is read next */
 	struct zygote *next;
 };
 
@@ -208,6 +215,8 @@ zygote_free(struct start_zygote *zy, struct zygote *z)
 	if (z->pidfd >= 0)
 		close(z->pidfd);
 	pthread_mutex_destroy(&z->io);
+	pthread_mutex_destroy(&z->rio);
+	pthread_cond_destroy(&z->rcond);
 	free(z);
 }
 
@@ -256,6 +265,8 @@ launch(struct sandpool *sp, struct zset *set)
 	z->state = Z_STARTING;
 	z->started_ms = now_ms();
 	pthread_mutex_init(&z->io, NULL);
+	pthread_mutex_init(&z->rio, NULL);
+	pthread_cond_init(&z->rcond, NULL);
 	ENSURE(z->pidfd >= 0); /* our child, not reaped: cannot fail */
 	z->next = zy->all;
 	zy->all = z;
@@ -362,10 +373,10 @@ on_exit_z(struct sandpool *sp, struct zygote *z)
 		return;
 	close(z->pidfd);
 	z->pidfd = -1;
-	if (z->chan >= 0) {
-		close(z->chan);
-		z->chan = -1;
-	}
+	/* A starter may be using chan: no close (its number could be
+	 * reused under it), only no more traffic; zygote_free closes. */
+	if (z->chan >= 0)
+		shutdown(z->chan, SHUT_RDWR);
 	for (i = 0; i < zy->nsets; i++) {
 		struct zset *set = &zy->sets[i];
 
@@ -517,49 +528,57 @@ manager_main(void *arg)
 
 /* ---- spawning (starter threads) ---- */
 
-/* One exchange on z's socket: send msg with fds, read the reply. */
+/* Send one request on z's socket, msg with fds; its ticket for
+ * read_answer() in *ticket. */
 static int
-exchange(struct zygote *z, const char *msg, const int *fds, int nfds,
-	 char *reply, size_t cap, size_t *len)
+send_request(struct zygote *z, const char *msg, const int *fds, int nfds,
+	     uint64_t *ticket)
 {
-	char cbuf[CMSG_SPACE(sizeof(int) * MAX_FDS)];
-	struct iovec iov = {(void *)msg, strlen(msg)};
-	struct msghdr mh = {0};
-	struct cmsghdr *cm;
-	struct pollfd p = {z->chan, POLLIN, 0};
-	ssize_t n;
-	int r;
+	int rc;
 
 	ENSURE(nfds > 0 && nfds <= MAX_FDS);
-	memset(cbuf, 0, sizeof(cbuf));
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cbuf;
-	mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
-	memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)nfds);
-	do
-		n = sendmsg(z->chan, &mh, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
+	pthread_mutex_lock(&z->io);
+	rc = fd_send(z->chan, msg, strlen(msg), fds, (size_t)nfds);
+	if (rc == 0)
+		*ticket = z->sent++;
+	pthread_mutex_unlock(&z->io);
+	return rc;
+}
+
+/* The answer to the request with this ticket, once the earlier ones
+ * have been read.  Every ticket is read exactly once, failing or not,
+ * so that the next one's turn comes. */
+static int
+read_answer(struct zygote *z, uint64_t ticket, char *reply, size_t cap,
+	    size_t *len)
+{
+	struct pollfd p = {z->chan, POLLIN, 0};
+	ssize_t n = 0;
+	int r, rc = 0;
+
+	pthread_mutex_lock(&z->rio);
+	while (z->turn != ticket)
+		pthread_cond_wait(&z->rcond, &z->rio);
 	do
 		r = poll(&p, 1, REPLY_MS);
 	while (r < 0 && errno == EINTR);
-	if (r == 0)
-		return -ETIMEDOUT;
-	do
-		n = recv(z->chan, reply, cap, 0);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	if (n == 0)
-		return -EPIPE;
-	*len = (size_t)n;
-	return 0;
+	if (r > 0) {
+		do
+			n = recv(z->chan, reply, cap, 0);
+		while (n < 0 && errno == EINTR);
+	}
+	if (r < 0 || n < 0)
+		rc = -errno;
+	else if (r == 0)
+		rc = -ETIMEDOUT;
+	else if (n == 0)
+		rc = -EPIPE;
+	z->turn++;
+	pthread_cond_broadcast(&z->rcond);
+	pthread_mutex_unlock(&z->rio);
+	if (rc == 0)
+		*len = (size_t)n;
+	return rc;
 }
 
 /* Drop a starter's reference to z; the last one of a retired or dead
@@ -596,21 +615,19 @@ broken(struct start_zygote *zy, struct zygote *z, const char *why)
 }
 
 int
-start_zygote_spawn(struct sandpool *sp, const struct start_spec *spec,
-		   struct start_result *r)
+start_zygote_fork(struct sandpool *sp, const struct start_spec *spec,
+		  struct start_result *r, struct start_zygote_child *c)
 {
 	struct start_zygote *zy = sp->zygote;
 	int rel[2] = {-1, -1}, errp[2] = {-1, -1};
-	int data_tree = -1, rt_tree = -1, fds[MAX_FDS], nfds = 0, i, rc;
-	char msg[512], reply[MSG_MAX + 1];
+	int rt_tree = -1, fds[MAX_FDS], nfds = 0, i, rc;
 	struct zygote *z = NULL;
+	const char *step = "";
 	struct zset *set;
-	json_t *rep = NULL;
-	size_t len = 0;
-	json_int_t pid = 0;
-	uint64_t id;
-	const char *op, *step = "";
+	uint64_t id = 0;
+	char msg[512];
 
+	*c = (struct start_zygote_child){.release = -1, .errfd = -1};
 	r->backend = START_ZYGOTE;
 	if (zy == NULL)
 		return -EAGAIN;
@@ -627,21 +644,22 @@ start_zygote_spawn(struct sandpool *sp, const struct start_spec *spec,
 		snprintf(r->why, sizeof(r->why), "no template is up");
 		return -EAGAIN;
 	}
-	/* What the child gets: the same trees and flags the launcher makes
-	 * (sandbox.c): the files with no setuid, devices or programs; our
-	 * runtime read-only. */
-	rc = fd_open_tree(spec->data_dir, MOUNT_ATTR_NOSUID |
-						  MOUNT_ATTR_NODEV |
-						  MOUNT_ATTR_NOEXEC,
-			  &data_tree, &step);
-	if (rc == 0)
-		rc = fd_open_tree(sp->runtime_dir, MOUNT_ATTR_RDONLY |
-							   MOUNT_ATTR_NOSUID |
-							   MOUNT_ATTR_NODEV,
-				  &rt_tree, &step);
+	/* What the child gets now: our runtime read-only, as the launcher
+	 * mounts it (sandbox.c).  Its session's files come with the
+	 * release (start_zygote_release). */
+	rc = fd_open_tree(sp->runtime_dir, MOUNT_ATTR_RDONLY |
+						   MOUNT_ATTR_NOSUID |
+						   MOUNT_ATTR_NODEV,
+			  &rt_tree, &step);
 	if (rc == 0 &&
-	    (pipe2(rel, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0))
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rel) < 0) {
 		rc = -errno;
+		step = "socketpair";
+	}
+	if (rc == 0 && pipe2(errp, O_CLOEXEC) < 0) {
+		rc = -errno;
+		step = "pipe2";
+	}
 	if (rc < 0) {
 		snprintf(r->why, sizeof(r->why),
 			 "preparing the sandbox: %s: %s", step, strerror(-rc));
@@ -650,25 +668,15 @@ start_zygote_spawn(struct sandpool *sp, const struct start_spec *spec,
 	fds[nfds++] = spec->ctl;
 	fds[nfds++] = rel[0];
 	fds[nfds++] = errp[1];
-	fds[nfds++] = data_tree;
 	fds[nfds++] = rt_tree;
 	fds[nfds++] = zy->init_fd;
-	for (i = 0; i < spec->ncgroup && nfds < MAX_FDS; i++)
-		fds[nfds++] = spec->cgroup_fds[i];
 	/* -1 is "unlimited" for RLIMIT_FSIZE (zygote.py). */
 	snprintf(msg, sizeof(msg),
 		 "{\"op\":\"spawn\",\"id\":%llu,\"hostname\":\"sandbox\","
 		 "\"tmp_size\":%llu,\"pids\":%u,\"fsize\":-1}",
 		 (unsigned long long)id, (unsigned long long)spec->tmp_size,
 		 spec->nproc);
-	pthread_mutex_lock(&z->io);
-	rc = z->chan >= 0 ? exchange(z, msg, fds, nfds, reply, MSG_MAX, &len)
-			  : -EPIPE;
-	pthread_mutex_unlock(&z->io);
-	/* The child has its copies now (or never will). */
-	close(rel[0]);
-	close(errp[1]);
-	rel[0] = errp[1] = -1;
+	rc = send_request(z, msg, fds, nfds, &c->ticket);
 	if (rc < 0) {
 		snprintf(r->why, sizeof(r->why), "template request: %s",
 			 strerror(-rc));
@@ -676,11 +684,54 @@ start_zygote_spawn(struct sandpool *sp, const struct start_spec *spec,
 		rc = -EAGAIN;
 		goto out;
 	}
+	c->z = z;
+	c->id = id;
+	c->release = rel[1];
+	c->errfd = errp[0];
+	rel[1] = errp[0] = -1;
+	z = NULL; /* c holds the reference */
+out:
+	/* The template has the child's copies now (or never will). */
+	for (i = 0; i < 2; i++) {
+		if (rel[i] >= 0)
+			close(rel[i]);
+		if (errp[i] >= 0)
+			close(errp[i]);
+	}
+	if (rt_tree >= 0)
+		close(rt_tree);
+	if (z)
+		put_zygote(zy, z);
+	return rc;
+}
+
+/* The template's answer to c's request: c->pid, or -EBUSY (it could
+ * not fork) or -EAGAIN (it broke: restarted) with r->why. */
+static int
+await_child(struct start_zygote *zy, struct start_zygote_child *c,
+	    struct start_result *r)
+{
+	struct zygote *z = c->z;
+	char reply[MSG_MAX + 1];
+	json_int_t pid = 0;
+	json_t *rep = NULL;
+	size_t len = 0;
+	const char *op;
+	int rc;
+
+	rc = read_answer(z, c->ticket, reply, MSG_MAX, &len);
+	if (rc < 0) {
+		snprintf(r->why, sizeof(r->why), "template request: %s",
+			 strerror(-rc));
+		broken(zy, z, r->why);
+		return -EAGAIN;
+	}
 	/* The template is less trusted than we are: check its answer. */
 	rep = json_loadb(reply, len, JSON_REJECT_DUPLICATES, NULL);
 	op = json_string_value(json_object_get(rep, "op"));
 	if (op && strcmp(op, "spawned") == 0 &&
-	    json_integer_value(json_object_get(rep, "id")) == (json_int_t)id)
+	    json_integer_value(json_object_get(rep, "id")) ==
+		    (json_int_t)c->id)
 		pid = json_integer_value(json_object_get(rep, "pid"));
 	if (op && strcmp(op, "error") == 0) {
 		const char *m = json_string_value(json_object_get(rep,
@@ -689,58 +740,104 @@ start_zygote_spawn(struct sandpool *sp, const struct start_spec *spec,
 		snprintf(r->why, sizeof(r->why), "the template could not "
 			 "fork: %s", m ? m : "?");
 		rc = -EBUSY;
-		goto out;
-	}
-	if (pid <= 1 || pid > INT32_MAX) {
+	} else if (pid <= 1 || pid > INT32_MAX) {
 		snprintf(r->why, sizeof(r->why), "the template's answer is "
 			 "not valid");
 		broken(zy, z, r->why);
 		rc = -EAGAIN;
-		goto out;
+	} else {
+		c->pid = (pid_t)pid;
 	}
-	r->pid1 = (pid_t)pid;
-	rc = priv_zygote_release(r->pid1, spec->uid0, rel[1]);
+	json_decref(rep);
+	return rc;
+}
+
+/* Done with c: with kill_it, kill and reap its pid 1 (our child:
+ * nobody else can reap it, so the pid is still ours). */
+static void
+drop_child(struct start_zygote *zy, struct start_zygote_child *c,
+	   bool kill_it)
+{
+	int st;
+
+	if (kill_it && c->pid > 0) {
+		kill(c->pid, SIGKILL);
+		while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (c->release >= 0)
+		close(c->release);
+	if (c->errfd >= 0)
+		close(c->errfd);
+	put_zygote(zy, c->z);
+	*c = (struct start_zygote_child){.release = -1, .errfd = -1};
+}
+
+int
+start_zygote_release(struct sandpool *sp, const struct start_spec *spec,
+		     struct start_result *r, struct start_zygote_child *c)
+{
+	struct start_zygote *zy = sp->zygote;
+	int fds[1 + PRIV_MAX_CGROUP_FDS], nfds = 0, data_tree = -1, i, rc;
+	const char *step = "";
+
+	rc = await_child(zy, c, r);
+	if (rc < 0) {
+		drop_child(zy, c, false);
+		return rc;
+	}
+	/* The session's files with no setuid, devices or programs, as the
+	 * launcher mounts them (sandbox.c). */
+	rc = fd_open_tree(spec->data_dir, MOUNT_ATTR_NOSUID |
+						  MOUNT_ATTR_NODEV |
+						  MOUNT_ATTR_NOEXEC,
+			  &data_tree, &step);
+	if (rc < 0) {
+		snprintf(r->why, sizeof(r->why),
+			 "preparing the sandbox: %s: %s", step, strerror(-rc));
+		drop_child(zy, c, true);
+		return rc;
+	}
+	ENSURE(spec->ncgroup >= 0 && spec->ncgroup <= PRIV_MAX_CGROUP_FDS);
+	fds[nfds++] = data_tree;
+	for (i = 0; i < spec->ncgroup; i++)
+		fds[nfds++] = spec->cgroup_fds[i];
+	rc = priv_zygote_release(c->pid, spec->uid0, c->release, fds,
+				 (size_t)nfds);
+	close(data_tree);
+	r->pidfd = -1;
 	if (rc == 0) {
-		r->pidfd = (int)syscall(SYS_pidfd_open, r->pid1, 0);
+		r->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
 		if (r->pidfd < 0)
 			rc = -errno;
 	}
 	if (rc < 0) {
-		int st;
-
 		snprintf(r->why, sizeof(r->why), "releasing pid %d: %s",
-			 (int)r->pid1, strerror(-rc));
-		if (rc != -ESRCH) {
-			/* Ours: kill and reap it now. */
-			kill(r->pid1, SIGKILL);
-			while (waitpid(r->pid1, &st, 0) < 0 && errno == EINTR)
-				;
-		} else {
-			broken(zy, z, r->why);
-		}
+			 (int)c->pid, strerror(-rc));
+		/* -ESRCH: not our child after all; the template lied. */
+		if (rc == -ESRCH)
+			broken(zy, c->z, r->why);
 		if (r->pidfd >= 0)
 			close(r->pidfd);
 		r->pidfd = -1;
-		r->pid1 = 0;
-		goto out;
+		drop_child(zy, c, rc != -ESRCH);
+		return rc;
 	}
-	r->errfd = errp[0];
-	errp[0] = -1;
+	r->pid1 = c->pid;
+	r->errfd = c->errfd;
+	c->errfd = -1;
 	fd_set_nonblock(r->errfd);
-out:
-	json_decref(rep);
-	for (i = 0; i < 2; i++) {
-		if (rel[i] >= 0)
-			close(rel[i]);
-		if (errp[i] >= 0)
-			close(errp[i]);
-	}
-	if (data_tree >= 0)
-		close(data_tree);
-	if (rt_tree >= 0)
-		close(rt_tree);
-	put_zygote(zy, z);
-	return rc;
+	drop_child(zy, c, false);
+	return 0;
+}
+
+void
+start_zygote_abandon(struct sandpool *sp, struct start_zygote_child *c)
+{
+	struct start_result r = {0};
+
+	(void)await_child(sp->zygote, c, &r);
+	drop_child(sp->zygote, c, true);
 }
 
 /* ---- lifecycle ---- */

@@ -28,16 +28,41 @@ void start_zygote_fini(struct sandpool *sp);
 enum start_zygote_state start_zygote_state(struct sandpool *sp,
 					   const char *preload);
 
+/* A spawn request sent to a template: a sandbox being forked. */
+struct start_zygote_child {
+	void *z;          /* the template, referenced (start_zygote.c) */
+	uint64_t ticket;  /* the order of its answer */
+	uint64_t id;      /* the request's id */
+	pid_t pid;        /* its pid 1, our child, once answered */
+	int release;      /* our end of the release socket */
+	int errfd;        /* read end of its error pipe */
+};
+
 /*
- * Starter thread, no lock: fork the template of spec->preload into a new
- * sandbox, write its uid maps and release it.  Returns 0 with r->pid1,
- * r->pidfd, r->errfd and r->backend set; -EAGAIN when no template is up
- * (the caller falls back or waits); another -errno with r->why when the
- * template could not fork (e.g. -EAGAIN from clone is reported as
- * -EBUSY) or failed mid-request (it is then restarted).
+ * Starter thread, no lock: ask the template of spec->preload to fork a
+ * new sandbox (spec->ctl, the limits; the session's data directory and
+ * cgroups are not needed yet), without waiting for it.  Returns 0 with
+ * *c filled, to be released or abandoned; -EAGAIN with r->why when no
+ * template is up or it broke (the caller falls back or waits).
  */
-int start_zygote_spawn(struct sandpool *sp, const struct start_spec *spec,
-		       struct start_result *r);
+int start_zygote_fork(struct sandpool *sp, const struct start_spec *spec,
+		      struct start_result *r, struct start_zygote_child *c);
+
+/*
+ * Wait for c's fork, write its uid maps for spec->uid0 and release it
+ * with the session's data directory (spec->data_dir, as a detached tree)
+ * and cgroup attach files (spec->cgroup_fds).  Consumes c.  Returns 0
+ * with r->pid1, r->pidfd, r->errfd and r->backend set; or -errno with
+ * r->why: -EBUSY when the template could not fork (e.g. EAGAIN from
+ * clone), -EAGAIN when it failed mid-request (it is then restarted),
+ * another when the release failed (the child is killed and reaped).
+ */
+int start_zygote_release(struct sandpool *sp, const struct start_spec *spec,
+			 struct start_result *r, struct start_zygote_child *c);
+
+/* Wait for c's fork and kill and reap the child instead (its session
+ * could not be prepared).  Consumes c. */
+void start_zygote_abandon(struct sandpool *sp, struct start_zygote_child *c);
 
 /*
  * SIGHUP, sp->lock held: the preload sets the pools use now.  Templates

@@ -92,6 +92,11 @@ int fd_open_tree(const char *path, uint64_t attr, int *out,
 		 const char **step);
 int fd_set_nonblock(int fd);
 int fd_set_cloexec(int fd);
+/* One message of len bytes on a unix socket, with fds[0..n) attached
+ * (SCM_RIGHTS; n at most 16, 0 for none); retries on EINTR, never
+ * raises SIGPIPE.  Returns 0 or -errno. */
+int fd_send(int sock, const void *buf, size_t len, const int *fds,
+	    size_t n);
 /* write() all of it, retrying on EINTR; returns 0 or -errno. */
 int write_all(int fd, const void *p, size_t n);
 /* Read a whole small file (at most cap bytes) into a NUL-terminated buffer. */

@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "sandbox.h"
+#include "init.h"
 #include "sandbox_child.h"
 #include "util.h"
 
@@ -153,73 +154,37 @@ kept_fds(const int *skip, size_t nskip, int *keep)
 	return n;
 }
 
-/* An fd argument: a non-negative int. */
-static int
-fd_arg(PyObject *o, int *fd)
-{
-	long v = PyLong_AsLong(o);
-
-	if (v == -1 && PyErr_Occurred())
-		return -1;
-	if (v < 0 || v > INT32_MAX) {
-		PyErr_SetString(PyExc_ValueError, "bad file descriptor");
-		return -1;
-	}
-	*fd = (int)v;
-	return 0;
-}
-
 /*
- * spawn(chan, ctl, release, err, data_tree, runtime_tree, init, cgroup_fds,
- *       hostname, tmp_size, pids, fsize) -> pid
+ * spawn(chan, ctl, release, err, runtime_tree, init, hostname, tmp_size,
+ *       pids, fsize) -> pid
  *
  * chan is the template's own socket (closed in the sandbox).  In the
  * template: the host pid of the new sandbox's pid 1 (it waits on
- * `release` for its uid maps).  In the sandbox's PROGRAM: 0.  A failed
- * clone raises OSError; a failing setup step is reported by the child
- * on `err` (the template only sees the pid).
+ * `release`, a unix socket, for its uid maps, and receives its session's
+ * data tree and cgroup attach files with the word).  In the sandbox's
+ * PROGRAM: 0.  A failed clone raises OSError; a failing setup step is
+ * reported by the child on `err` (the template only sees the pid).
  */
 static PyObject *
 zy_spawn(PyObject *self, PyObject *args)
 {
-	PyObject *cg_seq = NULL, *o;
 	const char *hostname;
 	unsigned long long tmp_size, pids, fsize;
-	int chan, ctl, release, errfd, data_tree, runtime_tree, init_fd;
-	int cg[SANDBOX_MAX_CGROUP_FDS], keep[SANDBOX_MAX_KEEP_FDS];
-	int skip[7 + SANDBOX_MAX_CGROUP_FDS], nkeep;
+	int chan, ctl, release, errfd, runtime_tree, init_fd;
+	int keep[SANDBOX_MAX_KEEP_FDS], skip[6], nkeep;
 	struct sigaction saved[NSIG];
-	Py_ssize_t ncg, i;
 	long pid;
 	int sig, n, err;
 
 	(void)self;
-	if (!PyArg_ParseTuple(args, "iiiiiiiOsKKK", &chan, &ctl, &release,
-			      &errfd, &data_tree, &runtime_tree, &init_fd,
-			      &cg_seq, &hostname, &tmp_size, &pids, &fsize))
+	if (!PyArg_ParseTuple(args, "iiiiiisKKK", &chan, &ctl, &release,
+			      &errfd, &runtime_tree, &init_fd, &hostname,
+			      &tmp_size, &pids, &fsize))
 		return NULL;
 	if (chan < 0 || ctl < 0 || release < 0 || errfd < 0 ||
-	    data_tree < 0 || runtime_tree < 0 || init_fd < 0) {
+	    runtime_tree < 0 || init_fd < 0) {
 		PyErr_SetString(PyExc_ValueError, "bad file descriptor");
 		return NULL;
-	}
-	if (!PySequence_Check(cg_seq)) {
-		PyErr_SetString(PyExc_TypeError, "cgroup_fds: a sequence");
-		return NULL;
-	}
-	ncg = PySequence_Size(cg_seq);
-	if (ncg < 0 || ncg > SANDBOX_MAX_CGROUP_FDS) {
-		PyErr_SetString(PyExc_ValueError, "cgroup_fds: too many");
-		return NULL;
-	}
-	for (i = 0; i < ncg; i++) {
-		o = PySequence_GetItem(cg_seq, i);
-		if (o == NULL)
-			return NULL;
-		n = fd_arg(o, &cg[i]);
-		Py_DECREF(o);
-		if (n < 0)
-			return NULL;
 	}
 	if (!sandbox_child_hostname_ok(hostname)) {
 		PyErr_SetString(PyExc_ValueError, "hostname: 1-63 letters, "
@@ -251,11 +216,9 @@ zy_spawn(PyObject *self, PyObject *args)
 	skip[1] = ctl;
 	skip[2] = release;
 	skip[3] = errfd;
-	skip[4] = data_tree;
-	skip[5] = runtime_tree;
-	skip[6] = init_fd;
-	memcpy(skip + 7, cg, (size_t)ncg * sizeof(*cg));
-	nkeep = kept_fds(skip, 7 + (size_t)ncg, keep);
+	skip[4] = runtime_tree;
+	skip[5] = init_fd;
+	nkeep = kept_fds(skip, 6, keep);
 	if (nkeep < 0)
 		return NULL;
 	/* The ritual resets every signal to SIG_DFL for pid 1; PROGRAM
@@ -288,11 +251,10 @@ zy_spawn(PyObject *self, PyObject *args)
 			.tmp_size = tmp_size,
 			.pids = pids,
 			.fsize = fsize,
-			.cgroup_fds = cg,
-			.ncgroup = (size_t)ncg,
 			.release_fd = release,
+			.release_brings_fds = true,
 			.errfd = errfd,
-			.data_tree = data_tree,
+			.data_tree = -1,
 			.runtime_tree = runtime_tree,
 			.ctl_fd = ctl,
 			.keep_fds = keep,
@@ -344,11 +306,36 @@ zy_threads(PyObject *self, PyObject *args)
 	return PyLong_FromLong(n);
 }
 
+/*
+ * wait_init() in a sandbox's PROGRAM: until pid 1 has exec'd into the
+ * init it is still a copy of the template; wait for that (at most 5 s,
+ * the GIL released) before any code of the session runs.  -> None, or
+ * TimeoutError.
+ */
+static PyObject *
+zy_wait_init(PyObject *self, PyObject *args)
+{
+	int rc;
+
+	(void)self;
+	(void)args;
+	Py_BEGIN_ALLOW_THREADS
+	rc = init_wait_exec(5000);
+	Py_END_ALLOW_THREADS
+	if (rc < 0) {
+		errno = -rc;
+		return PyErr_SetFromErrno(PyExc_OSError);
+	}
+	Py_RETURN_NONE;
+}
+
 static PyMethodDef zy_methods[] = {
 	{"spawn", zy_spawn, METH_VARARGS,
 	 "Clone into a new sandbox; 0 in its PROGRAM, pid 1's pid here."},
 	{"set_name", zy_set_name, METH_VARARGS, "Set the process name."},
 	{"threads", zy_threads, METH_NOARGS, "Threads of this process."},
+	{"wait_init", zy_wait_init, METH_NOARGS,
+	 "In a sandbox: wait until pid 1 is the init."},
 	{NULL, NULL, 0, NULL},
 };
 

@@ -247,6 +247,39 @@ def test_kernel_restart_forks_again(make_server):
     assert run(srv, "'x' in dir()", s) == "False"
 
 
+def test_concurrent_starts_are_all_forked(make_server):
+    """Starters send their spawn requests while others' are in flight (the
+    session's files and cgroups are made meanwhile) and read the answers
+    in order: none is mixed up (that would be "not valid", a restart and
+    the launcher), and each sandbox joined its own groups."""
+    srv = make_server(config="preload = fractions\n",
+                      env={"SANDPOOL_POOL_READY": "0"})
+    one_template(srv)
+    results = []
+
+    def client(k):
+        c = http.client.HTTPConnection(srv.host, srv.port, timeout=120)
+        code = BACKEND + ", open('/proc/self/cgroup').read().count(':/\\n')"
+        for i in range(3):
+            st, b = execute(srv, "conc-%d-%d" % (k, i), code, conn=c)
+            res = b.get("result") or {}
+            results.append((st, res.get("executionResult"), b))
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(6)]
+    [t.start() for t in threads]
+    [t.join(180) for t in threads]
+    assert len(results) == 18
+    assert all(st == 200 for st, _, _ in results), results
+    # Forked, and every cgroup line of the sandbox reads "/" (its own
+    # cgroup namespace, entered after it joined its groups).
+    bad = [b for _, r, b in results if not (r or "").startswith("(True, ")]
+    assert bad == [], (bad, srv.log_text()[-4000:])
+    assert metric(srv, "sandpool_sandbox_backend_starts_total",
+                  backend="launcher") == 0
+    log = srv.log_text()
+    assert "failed a request" not in log and "not valid" not in log
+
+
 def test_template_replaced_after_max_age(make_server):
     srv = make_server(config="zygote.max_age = 1\npreload = fractions\n")
     first = one_template(srv)
