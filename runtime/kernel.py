@@ -62,6 +62,7 @@ __builtins__ = dict(builtins.__dict__)
 import _signal
 import ast
 import base64
+import codecs
 import fcntl
 import gc
 import importlib
@@ -72,6 +73,7 @@ import math
 import numbers
 import os
 import resource
+import select
 import signal
 import struct
 import subprocess
@@ -103,6 +105,9 @@ HIGH_FD = 1024              # kernel fds live at or above this when possible
 DRAIN_WAIT = 0.1            # seconds we wait for a pipe held by someone else
 INTERRUPT_FIGURE_BUDGET = 0.5   # seconds of figure rendering after a SIGINT
 CO_COROUTINE = 0x80
+LIVE_INTERVAL = 0.05        # s between two "output" frames of a streaming cell
+LIVE_FRAME = 256 << 10      # text characters in one "output" frame, at most
+ORDER_WAIT = 0.05           # s a print waits for the other stream's pipe to drain
 _NOTHING = object()         # "absent" marker for builtins entries
 
 
@@ -125,6 +130,8 @@ class K:
     pristine = {}           # builtins as the kernel left them at startup
     user_builtins = {}      # the user's changes to them, swapped out between cells
     client = False          # a client's request came (see _client_priority)
+    live = None             # the running cell's _Live, when it streams
+    send_lock = threading.Lock()    # frames come from the main and _Live threads
 
 
 # ---------------------------------------------------------------- fds
@@ -198,39 +205,192 @@ def _restore_stdio():
             K.saved[fd] = (_high_fds([nul])[0], _ident(fd))
 
 
-def _make_stream(fd):
+class _OrderedRaw(io.RawIOBase):
+    """fd 1 or 2 of a streaming cell, for sys.stdout/sys.stderr: before a
+    write it waits (briefly) until the other stream's pipe is drained, so
+    that the stream's frames keep print()s to stdout and stderr in the order
+    they were made.  Output of subprocesses and C code goes to the fds
+    directly and is ordered only within each stream."""
+
+    def __init__(self, fd, other):
+        super().__init__()
+        self.fd, self.other = fd, other
+
+    def writable(self):
+        return True
+
+    def fileno(self):
+        return self.fd
+
+    def write(self, b):
+        live, end = K.live, None
+        while live is not None:
+            with live.lock:
+                if self.other._pending() == 0:
+                    break
+            end = end or time.monotonic() + ORDER_WAIT
+            if time.monotonic() > end:
+                break
+            time.sleep(0.0002)
+        view = memoryview(b)
+        while view:
+            view = view[_os_write(self.fd, view):]
+        return len(b)
+
+
+def _make_stream(fd, other=None):
     # Unbuffered, like python -u: text goes to the fd at every write().
-    raw = io.FileIO(fd, "w", closefd=False)
+    if other is None:
+        raw = io.FileIO(fd, "w", closefd=False)
+    else:
+        raw = _OrderedRaw(fd, other)
     return io.TextIOWrapper(raw, encoding="utf-8", errors="backslashreplace",
                             write_through=True)
+
+
+class _Live:
+    """The output of a cell run with "stream": sent as "output" frames while
+    the cell runs, at most one frame per LIVE_INTERVAL (what arrives in
+    between is coalesced) and LIVE_FRAME characters of text per frame; only
+    what the result keeps (output_max bytes per stream) is streamed, then
+    the truncation marker once.  close() sends what is left; the result
+    frame follows."""
+
+    def __init__(self, rid, cap):
+        self.rid, self.cap = rid, cap
+        self.lock = threading.Lock()
+        self.cond = threading.Condition(self.lock)
+        self.items = []
+        self.cut = set()
+        self.dec = {n: codecs.getincrementaldecoder("utf-8")("replace")
+                    for n in ("stdout", "stderr")}
+        self.closed = False
+        self.thread = threading.Thread(target=self._run, name="sandpool-live",
+                                       daemon=True)
+        self.thread.start()
+
+    def _text(self, stream, text):
+        if not text:
+            return
+        last = self.items[-1] if self.items else None
+        if last is not None and last["type"] == stream:
+            last["text"] += text
+        else:
+            self.items.append({"type": stream, "text": text})
+        self.cond.notify()
+
+    def add_bytes(self, stream, data, over):
+        """Bytes of one stream, in order (lock held by the caller)."""
+        self._text(stream, self.dec[stream].decode(data))
+        if over and stream not in self.cut:
+            self.cut.add(stream)
+            self._text(stream, self.dec[stream].decode(b"", True) +
+                       "\n[sandpool: output truncated at %d bytes]\n" % self.cap)
+
+    def add_display(self, item):
+        with self.lock:
+            self.items.append(dict(item))
+            self.cond.notify()
+
+    def _take(self):
+        """Items for one frame (lock held)."""
+        out, size = [], 0
+        while self.items and size < LIVE_FRAME:
+            it = self.items[0]
+            if "text" in it and size + len(it["text"]) > LIVE_FRAME and out:
+                break
+            if "text" in it and len(it["text"]) > LIVE_FRAME:
+                out.append({"type": it["type"], "text": it["text"][:LIVE_FRAME]})
+                it["text"] = it["text"][LIVE_FRAME:]
+                break
+            out.append(self.items.pop(0))
+            size += len(it.get("text", "")) + len(it.get("data", ""))
+        return out
+
+    def _send(self, items):
+        if items:
+            _send({"op": "output", "id": self.rid, "items": items})
+
+    def _run(self):
+        while True:
+            with self.lock:
+                while not self.items and not self.closed:
+                    self.cond.wait()
+                if self.closed:
+                    return
+                items = self._take()
+            self._send(items)
+            with self.lock:                 # the rate bound; close() ends it
+                self.cond.wait_for(lambda: self.closed, LIVE_INTERVAL)
+
+    def close(self):
+        with self.lock:
+            for stream in ("stdout", "stderr"):
+                if stream not in self.cut:
+                    self._text(stream, self.dec[stream].decode(b"", True))
+            self.closed = True
+            self.cond.notify()
+        self.thread.join()
+        while True:
+            with self.lock:
+                items = self._take()
+            if not items:
+                break
+            self._send(items)
 
 
 # ---------------------------------------------------------------- capture
 
 class _Drain(threading.Thread):
-    """Reads one pipe to EOF; keeps the first `cap` bytes, counts the rest."""
+    """Reads one pipe to EOF; keeps the first `cap` bytes, counts the rest.
+    With a live stream it also hands what it keeps to that stream, reading
+    under the stream's lock (see _OrderedRaw)."""
 
-    def __init__(self, fd, cap):
+    def __init__(self, fd, cap, live=None, name=None):
         super().__init__(name="sandpool-drain", daemon=True)
         self.fd, self.cap = fd, cap
+        self.live, self.stream = live, name
+        self.poll = None
         self.buf = bytearray()
         self.total = 0
         self.kept = True
         self.lock = threading.Lock()
 
+    def _read(self):
+        if self.live is None:
+            return _os_read(self.fd, 65536)
+        # Wait unlocked; read and hand over under the stream's lock, so
+        # that a print that saw this pipe empty knows its bytes are queued.
+        if self.poll is None:               # the fd is above select()'s range
+            self.poll = select.poll()
+            self.poll.register(self.fd, select.POLLIN)
+        self.poll.poll()
+        with self.live.lock:
+            chunk = _os_read(self.fd, 65536)
+            if chunk:
+                self._keep(chunk)
+            return chunk
+
+    def _keep(self, chunk):
+        with self.lock:
+            self.total += len(chunk)
+            room = self.cap - len(self.buf)
+            if self.kept and room > 0:
+                self.buf += chunk[:room]
+            if self.live is not None and self.kept:
+                self.live.add_bytes(self.stream, chunk[:max(room, 0)],
+                                    len(chunk) > room)
+
     def run(self):
         while True:
             try:
-                chunk = _os_read(self.fd, 65536)
+                chunk = self._read()
             except OSError:
                 break
             if not chunk:
                 break
-            with self.lock:
-                self.total += len(chunk)
-                room = self.cap - len(self.buf)
-                if self.kept and room > 0:
-                    self.buf += chunk[:room]
+            if self.live is None:
+                self._keep(chunk)
         try:
             os.close(self.fd)
         except OSError:
@@ -262,8 +422,9 @@ class _Drain(threading.Thread):
 class _Capture:
     """Context manager: fds 1/2 and sys.stdout/err go to capped pipes."""
 
-    def __init__(self, cap):
+    def __init__(self, cap, live=None):
         self.cap = cap
+        self.live = live
         self.drains = []
         self.result = None
 
@@ -281,11 +442,14 @@ class _Capture:
         os.dup2(w2, 2)
         os.close(w1)
         os.close(w2)
-        self.drains = [_Drain(r1, self.cap), _Drain(r2, self.cap)]
+        live = self.live
+        self.drains = [_Drain(r1, self.cap, live, "stdout"),
+                       _Drain(r2, self.cap, live, "stderr")]
         for d in self.drains:
             d.start()
-        sys.stdout = sys.__stdout__ = _make_stream(1)
-        sys.stderr = sys.__stderr__ = _make_stream(2)
+        o, e = self.drains if live is not None else (None, None)
+        sys.stdout = sys.__stdout__ = _make_stream(1, e)
+        sys.stderr = sys.__stderr__ = _make_stream(2, o)
         return self
 
     def __exit__(self, *exc):
@@ -525,8 +689,13 @@ class _Cell:
             self.dropped += 1
             return
         self.png_bytes += len(png)
-        self.outputs.append({"type": "image", "format": "png",
-                             "data": base64.b64encode(png).decode("ascii")})
+        self._add({"type": "image", "format": "png",
+                   "data": base64.b64encode(png).decode("ascii")})
+
+    def _add(self, item):
+        self.outputs.append(item)
+        if K.live is not None:
+            K.live.add_display(item)
 
     def add_html(self, html):
         if self.html_chars + len(html) > MAX_HTML:
@@ -534,7 +703,7 @@ class _Cell:
                               "characters of html per cell]\n" % MAX_HTML)
             return
         self.html_chars += len(html)
-        self.outputs.append({"type": "html", "data": html})
+        self._add({"type": "html", "data": html})
 
 
 def _display(*objs, **kwargs):
@@ -719,10 +888,32 @@ def _output_max(req):
     return min(n, MAX_OUT)
 
 
+def _live(req, rid):
+    """The cell's _Live when the request asks to stream, else None."""
+    if req.get("stream") is not True:
+        return None
+    K.live = _Live(rid, _output_max(req))
+    return K.live
+
+
+def _live_end(live):
+    if live is not None:
+        K.live = None
+        live.close()
+
+
 def _op_execute(req, rid):
     code = req.get("code")
     if not isinstance(code, str):
         return _protocol_error(rid, "execute needs a string 'code'")
+    live = _live(req, rid)
+    try:
+        return _execute(req, rid, code)
+    finally:
+        _live_end(live)
+
+
+def _execute(req, rid, code):
     t0 = time.perf_counter()
     K.cell_no += 1
     filename = "<cell-%d>" % K.cell_no
@@ -733,7 +924,7 @@ def _op_execute(req, rid):
     _patch_mpl()
     _patch_ipython()
     try:
-        with _Capture(_output_max(req)) as cap:
+        with _Capture(_output_max(req), K.live) as cap:
             try:
                 body, expr, quiet, call = _compile(code, filename)
             except (SyntaxError, ValueError, OverflowError, MemoryError, RecursionError) as e:
@@ -789,6 +980,14 @@ def _op_shell(req, rid):
     command = req.get("command")
     if not isinstance(command, str):
         return _protocol_error(rid, "shell needs a string 'command'")
+    live = _live(req, rid)
+    try:
+        return _shell(req, rid, command)
+    finally:
+        _live_end(live)
+
+
+def _shell(req, rid, command):
     t0 = time.perf_counter()
     r = _reply(rid)
     procs = []
@@ -800,7 +999,7 @@ def _op_shell(req, rid):
         procs.append(p)
         return p.wait()
 
-    with _Capture(_output_max(req)) as cap:
+    with _Capture(_output_max(req), K.live) as cap:
         rc, exc = _guarded(run)
         if exc is not None and procs:
             p = procs[0]
@@ -913,6 +1112,11 @@ def _send(msg):
     except (ValueError, TypeError, RecursionError):
         data = _encode(_protocol_error(msg.get("id", ""), "reply could not be encoded"))
     view = memoryview(_pack(">I", len(data)) + data)
+    with K.send_lock:
+        _write_all(view)
+
+
+def _write_all(view):
     while view:
         try:
             view = view[_os_write(K.ctl, view):]

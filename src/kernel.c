@@ -138,6 +138,14 @@ int
 kernel_encode_request(enum kernel_req_kind kind, const char *id,
 		      const char *text, uint64_t output_max, struct buf *out)
 {
+	return kernel_encode_run(kind, id, text, output_max, false, out);
+}
+
+int
+kernel_encode_run(enum kernel_req_kind kind, const char *id,
+		  const char *text, uint64_t output_max, bool stream,
+		  struct buf *out)
+{
 	json_t *msg = NULL;
 	json_int_t max = output_max > KERNEL_MAX_OUT ? KERNEL_MAX_OUT
 						     : (json_int_t)output_max;
@@ -167,6 +175,8 @@ kernel_encode_request(enum kernel_req_kind kind, const char *id,
 	}
 	if (msg == NULL)
 		goto out;
+	if (stream && (kind == KREQ_EXECUTE || kind == KREQ_SHELL))
+		json_object_set_new(msg, "stream", json_true());
 	rc = kframe_encode(msg, KERNEL_MAX_IN, out);
 out:
 	json_decref(msg);
@@ -428,6 +438,62 @@ out:
 	return rc;
 }
 
+/* Decode one item of an output frame; false when it is not valid. */
+static bool
+event_decode(const json_t *item, struct kernel_event *e)
+{
+	struct kernel_str type = field(item, "type");
+	const json_t *text = json_object_get(item, "text");
+	struct kernel_output o;
+
+	if (kernel_str_eq(&type, "stdout") || kernel_str_eq(&type, "stderr")) {
+		e->type = type.s[3] == 'o' ? KEV_STDOUT : KEV_STDERR;
+		e->data = str_of(text);
+		return json_is_string(text);
+	}
+	if (!output_decode(item, &o))
+		return false;
+	e->type = o.type == KOUT_PNG ? KEV_PNG : KEV_HTML;
+	e->data = o.data;
+	return true;
+}
+
+/* Decode an "output" frame into new events that take frame. */
+static int
+events_decode(json_t *frame, struct kernel_events **out)
+{
+	const json_t *idv = json_object_get(frame, "id");
+	const json_t *items = json_object_get(frame, "items");
+	struct kernel_str id = str_of(idv);
+	size_t i, size = json_array_size(items);
+	struct kernel_events *e;
+
+	if (!json_is_string(idv) || !id_ok(&id, sizeof(e->id)))
+		return -EBADMSG;
+	e = xcalloc(1, sizeof(*e));
+	memcpy(e->id, id.s, id.len);
+	if (size > KERNEL_MAX_EVENTS)
+		size = KERNEL_MAX_EVENTS;
+	if (size > 0)
+		e->ev = xcalloc(size, sizeof(*e->ev));
+	for (i = 0; i < size; i++)
+		if (event_decode(json_array_get(items, i), &e->ev[e->n]))
+			e->n++;
+	e->frame = frame;
+	*out = e;
+	return 0;
+}
+
+void
+kernel_events_free(struct kernel_events *e)
+{
+	if (e == NULL)
+		return;
+	free(e->ev);
+	json_decref(e->frame);
+	free(e);
+}
+
 int
 kernel_decode(json_t *frame, struct kernel_msg *m)
 {
@@ -440,6 +506,11 @@ kernel_decode(json_t *frame, struct kernel_msg *m)
 		rc = reply_decode(frame, &m->reply);
 		if (rc == 0)
 			frame = NULL; /* m->reply has it */
+	} else if (kernel_str_eq(&op, "output")) {
+		m->type = KMSG_OUTPUT;
+		rc = events_decode(frame, &m->events);
+		if (rc == 0)
+			frame = NULL; /* m->events has it */
 	} else if (kernel_str_eq(&op, "ready")) {
 		m->type = KMSG_READY;
 		s = field(frame, "python");
@@ -476,4 +547,6 @@ kernel_msg_fini(struct kernel_msg *m)
 {
 	kernel_reply_free(m->reply);
 	m->reply = NULL;
+	kernel_events_free(m->events);
+	m->events = NULL;
 }

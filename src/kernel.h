@@ -87,6 +87,12 @@ enum kernel_req_kind {
 int kernel_encode_request(enum kernel_req_kind kind, const char *id,
 			  const char *text, uint64_t output_max,
 			  struct buf *out);
+/* The same, with "stream": true for an execute or shell request when
+ * stream is set: the kernel then sends "output" frames (KMSG_OUTPUT)
+ * while the code runs, before the result. */
+int kernel_encode_run(enum kernel_req_kind kind, const char *id,
+		      const char *text, uint64_t output_max, bool stream,
+		      struct buf *out);
 
 /* ---- replies (kernel -> server), validated ---- */
 
@@ -175,9 +181,39 @@ struct kernel_reply {
 			      * (0 when absent, negative or not finite) */
 };
 
+/*
+ * One "output" frame of a streaming run: what the code wrote and showed
+ * since the previous frame, in order.  The kernel coalesces it (a frame
+ * at most every 50 ms) and streams only what the result keeps, so the
+ * events never add up to more than the result's own outputs.
+ */
+enum kernel_event_type {
+	KEV_STDOUT, /* data: text */
+	KEV_STDERR,
+	KEV_PNG,    /* data: base64 of a PNG, checked as in kernel_output */
+	KEV_HTML,   /* data: HTML text */
+};
+
+struct kernel_event {
+	enum kernel_event_type type;
+	struct kernel_str data;
+};
+
+#define KERNEL_MAX_EVENTS 1024 /* items of one output frame kept */
+
+struct kernel_events {
+	json_t *frame; /* owns the strings; internal */
+	char id[40];   /* the request's id (checked as a result's) */
+	struct kernel_event *ev; /* owned array */
+	size_t n;
+};
+
+void kernel_events_free(struct kernel_events *e);
+
 enum kernel_msg_type {
 	KMSG_READY,  /* startup done */
 	KMSG_RESULT, /* reply is set */
+	KMSG_OUTPUT, /* events is set */
 	KMSG_FATAL,  /* startup failed; text holds the message */
 	KMSG_PONG,
 };
@@ -190,14 +226,18 @@ struct kernel_msg {
 	char id[40];    /* PONG: the ping's id; "" unless a string of at
 			 * most 39 bytes without NUL */
 	struct kernel_reply *reply; /* RESULT: owned; else NULL */
+	struct kernel_events *events; /* OUTPUT: owned; else NULL */
 };
 
 /*
  * Validate one decoded frame into m.  Takes ownership of frame (it is
- * kept inside m->reply for a result, else released, also on error).
- * Returns 0, or -EBADMSG when the frame is not a message the kernel may
- * send: not an object, no or unknown "op" (compared exactly), a result
- * without a string "id" of at most 39 bytes and no NUL.  Optional fields
+ * kept inside m->reply for a result or m->events for an output frame,
+ * else released, also on error).  Returns 0, or -EBADMSG when the frame
+ * is not a message the kernel may send: not an object, no or unknown "op"
+ * (compared exactly), a result or output frame without a string "id" of
+ * at most 39 bytes and no NUL.  An output frame's items that are not
+ * {"type":"stdout"|"stderr","text":S}, a valid image or html output are
+ * skipped, and only the first KERNEL_MAX_EVENTS are kept.  Optional fields
  * of the wrong type are treated as absent, as a confused kernel must not
  * become a server error; every size is bounded by the frame, which the
  * reader capped.  m is always initialised: call kernel_msg_fini()

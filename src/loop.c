@@ -24,6 +24,18 @@
 static struct watch wake_watch = {W_WAKE, NULL};
 
 static void
+run_output(struct job_output *o)
+{
+	while (o) {
+		struct job_output *next = o->next;
+
+		o->job->output(o->job, o->ev, o->job->arg);
+		job_output_free(o);
+		o = next;
+	}
+}
+
+static void
 run_callbacks(struct job *j)
 {
 	while (j) {
@@ -53,6 +65,7 @@ loop_main(void *arg)
 	for (;;) {
 		int n, i;
 		struct job *done;
+		struct job_output *out;
 		bool quit;
 
 		n = epoll_wait(sp->epfd, ev, MAX_EVENTS, timeout);
@@ -103,9 +116,11 @@ loop_main(void *arg)
 			}
 		}
 		timeout = session_tick(sp);
+		out = session_take_output(sp);
 		done = session_take_done(sp);
 		quit = !sp->loop_running && sessions_all_gone(sp);
 		pthread_mutex_unlock(&sp->lock);
+		run_output(out);
 		run_callbacks(done);
 		if (quit)
 			break;

@@ -60,6 +60,8 @@ struct sandpool {
 	bool closed_pending; /* a CLOSED session awaits its free (tick) */
 	struct job *done_head;  /* finished jobs whose callbacks are due */
 	struct job *done_tail;
+	struct job_output *out_head; /* output frames whose callbacks are due */
+	struct job_output *out_tail;
 	uint64_t next_scan_ms;  /* monotonic time of the next timer scan */
 	uint64_t exec_seq;   /* execution counter (for ids and logs) */
 	uint64_t req_seq;    /* HTTP request counter, for req= in logs */

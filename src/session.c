@@ -141,6 +141,24 @@ session_take_done(struct sandpool *sp)
 	return j;
 }
 
+struct job_output *
+session_take_output(struct sandpool *sp)
+{
+	struct job_output *o = sp->out_head;
+
+	sp->out_head = sp->out_tail = NULL;
+	return o;
+}
+
+void
+job_output_free(struct job_output *o)
+{
+	if (o == NULL)
+		return;
+	kernel_events_free(o->ev);
+	free(o);
+}
+
 /* ------------------------------------------------------------------ */
 /* table                                                               */
 /* ------------------------------------------------------------------ */
@@ -864,9 +882,9 @@ dispatch(struct sandpool *sp, struct session *s)
 		s->q_tail = NULL;
 	s->qlen--;
 	j->next = NULL;
-	rc = kernel_encode_request(j->kind == JOB_SHELL ? KREQ_SHELL
-							: KREQ_EXECUTE,
-				   j->id, j->code, j->output_max, &s->wbuf);
+	rc = kernel_encode_run(j->kind == JOB_SHELL ? KREQ_SHELL : KREQ_EXECUTE,
+			       j->id, j->code, j->output_max,
+			       j->stream && j->output, &s->wbuf);
 	if (rc < 0) {
 		/* The API caps code far below the frame limit, so this is
 		 * either invalid UTF-8 that jansson refused or a bug. */
@@ -998,6 +1016,28 @@ on_result(struct sandpool *sp, struct session *s, struct kernel_msg *m)
 	}
 }
 
+/* An output frame of the running job: queue it for the job's callback.
+ * One for another id (a job that already ended) is dropped. */
+static void
+on_output(struct sandpool *sp, struct session *s, struct kernel_msg *m)
+{
+	struct job *j = s->cur;
+	struct job_output *o;
+
+	if (j == NULL || s->state != SESSION_BUSY || j->output == NULL ||
+	    strcmp(m->events->id, j->id) != 0)
+		return;
+	o = xcalloc(1, sizeof(*o));
+	o->job = j;
+	o->ev = m->events;
+	m->events = NULL;
+	if (sp->out_tail)
+		sp->out_tail->next = o;
+	else
+		sp->out_head = o;
+	sp->out_tail = o;
+}
+
 /* kframe_feed's callback: decode one frame into the batch. */
 static void
 collect(void *arg, json_t *frame)
@@ -1077,6 +1117,9 @@ session_on_ctl(struct sandpool *sp, struct session *s,
 			break;
 		case KMSG_RESULT:
 			on_result(sp, s, m);
+			break;
+		case KMSG_OUTPUT:
+			on_output(sp, s, m);
 			break;
 		case KMSG_FATAL:
 			log_warnx("session=%s kernel failed to start: %.200s",

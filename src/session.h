@@ -45,6 +45,10 @@ enum job_outcome {
 
 struct job;
 typedef void (*job_done_fn)(struct job *job, void *arg);
+/* One output frame of a streaming job (kernel.h); ev is borrowed for the
+ * call. */
+typedef void (*job_output_fn)(struct job *job, const struct kernel_events *ev,
+			      void *arg);
 
 struct job {
 	enum job_kind kind;
@@ -53,6 +57,9 @@ struct job {
 	uint32_t timeout_s;   /* wall-clock limit */
 	uint64_t output_max;  /* bytes per stream */
 	job_done_fn done;     /* called once, loop thread, no lock held */
+	job_output_fn output; /* with stream: each output frame, before done;
+			       * loop thread, no lock held */
+	bool stream;          /* ask the kernel for output frames */
 	void *arg;
 
 	/* filled in before done() is called */
@@ -283,6 +290,21 @@ void session_on_oom(struct sandpool *sp, struct session *s);
 int session_tick(struct sandpool *sp);
 /* Pop jobs finished since the last call (caller runs their callbacks). */
 struct job *session_take_done(struct sandpool *sp);
+
+/* An output frame waiting for its job's output callback. */
+struct job_output {
+	struct job *job;
+	struct kernel_events *ev; /* owned */
+	struct job_output *next;
+};
+/*
+ * Pop the output frames received since the last call.  The caller runs
+ * them (job->output) and frees them with job_output_free() before it runs
+ * the callbacks of session_take_done(): a job is not done, and so not
+ * freed, before its last output is delivered.
+ */
+struct job_output *session_take_output(struct sandpool *sp);
+void job_output_free(struct job_output *o);
 
 /* ---- called by pool.c and start.c, with sp->lock held ---- */
 

@@ -117,6 +117,27 @@ class Kernel:
     def shell(self, command, output_max=1 << 20, timeout=30):
         return self.request("shell", timeout=timeout, command=command, output_max=output_max)
 
+    def stream(self, code, op="execute", output_max=1 << 20, timeout=30):
+        """Run code (or a shell command) with "stream": the "output" frames
+        that came before the result (with their arrival times) and the
+        result."""
+        rid = uuid.uuid4().hex
+        key = "code" if op == "execute" else "command"
+        self.send({"op": op, "id": rid, key: code, "output_max": output_max,
+                   "stream": True})
+        frames = []
+        while True:
+            msg = self.recv(timeout)
+            assert msg["id"] == rid
+            if msg["op"] == "result":
+                check_result(msg)
+                return frames, msg
+            assert msg["op"] == "output", msg
+            assert set(msg) == {"op", "id", "items"}, msg
+            for it in msg["items"]:
+                assert it["type"] in ("stdout", "stderr", "image", "html"), it
+            frames.append((time.monotonic(), msg["items"]))
+
     def value(self, code):
         r = self.execute(code)
         assert r["error"] is None, r

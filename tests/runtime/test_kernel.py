@@ -567,3 +567,88 @@ def test_tidying_ping_gives_memory_back(kernel):
     after = _rss_kib(kernel.proc.pid)
     assert after < before - 20000, (before, after)
     assert kernel.value("keep") == {"kind": "int", "text": "42"}
+
+
+# ---------------------------------------------------------------- streaming
+
+def _texts(frames, stream):
+    return "".join(it["text"] for _, items in frames for it in items
+                   if it["type"] == stream)
+
+
+def test_stream_sends_output_while_the_cell_runs(kernel):
+    frames, r = kernel.stream(
+        "import time\nfor i in range(6):\n    print('line', i)\n    time.sleep(0.2)\n")
+    assert r["error"] is None
+    # Six prints 200 ms apart reach us as separate frames, spread in time.
+    assert len(frames) >= 5, frames
+    assert frames[-1][0] - frames[0][0] > 0.6
+    assert _texts(frames, "stdout") == r["stdout"] == "".join(
+        "line %d\n" % i for i in range(6))
+
+
+def test_stream_keeps_the_order_of_stdout_and_stderr(kernel):
+    frames, r = kernel.stream(
+        "import sys\nfor i in range(50):\n"
+        "    print('o%d' % i)\n    print('e%d' % i, file=sys.stderr)\n")
+    seq = []
+    for _, items in frames:
+        for it in items:
+            seq += [(it["type"], x) for x in it["text"].split("\n") if x]
+    want = []
+    for i in range(50):
+        want += [("stdout", "o%d" % i), ("stderr", "e%d" % i)]
+    assert seq == want
+    assert r["stdout"] == "".join("o%d\n" % i for i in range(50))
+
+
+def test_stream_of_a_subprocess_and_a_shell(kernel):
+    frames, r = kernel.stream("import os\nos.system('echo from-sh')\nprint('after')")
+    assert _texts(frames, "stdout") == r["stdout"] == "from-sh\nafter\n"
+    frames, r = kernel.stream("echo one; sleep 0.3; echo two >&2", op="shell")
+    assert r["exit_code"] == 0
+    assert _texts(frames, "stdout") == "one\n" and _texts(frames, "stderr") == "two\n"
+
+
+def test_stream_is_capped_with_the_marker(kernel):
+    frames, r = kernel.stream("print('x' * 100000)\nprint('tail')", output_max=1000)
+    out = _texts(frames, "stdout")
+    assert out.startswith("x" * 1000)
+    assert "[sandpool: output truncated at 1000 bytes]" in out
+    assert len(out) < 1200
+    assert r["stdout_truncated"] is True
+
+
+def test_stream_frames_are_bounded_and_coalesced(kernel):
+    # 20000 prints as fast as they come: far fewer frames than prints, none
+    # of them over the frame size.
+    frames, r = kernel.stream("for i in range(20000):\n    print(i)\n")
+    assert _texts(frames, "stdout") == r["stdout"]
+    assert len(frames) < 1000
+    for _, items in frames:
+        assert sum(len(it.get("text", "")) for it in items) <= 256 << 10
+
+
+def test_stream_utf8_split_across_reads(kernel):
+    frames, r = kernel.stream(
+        "import os, time\nb = 'é€'.encode() * 3\n"
+        "for i in range(len(b)):\n    os.write(1, b[i:i+1]); time.sleep(0.01)\n")
+    assert _texts(frames, "stdout") == r["stdout"] == "é€" * 3
+
+
+def test_stream_display_of_a_figure(full_kernel):
+    frames, r = full_kernel.stream(
+        "import matplotlib.pyplot as plt, time\nprint('before')\n"
+        "plt.plot([1, 2]); plt.show()\ntime.sleep(0.3)\nprint('after')\n")
+    kinds = [it["type"] for _, items in frames for it in items]
+    assert "image" in kinds
+    assert kinds.index("image") < len(kinds) - 1      # shown before 'after'
+    img = [it for _, items in frames for it in items if it["type"] == "image"][0]
+    assert base64.b64decode(img["data"]).startswith(PNG_MAGIC)
+    assert img == r["outputs"][0]
+
+
+def test_no_stream_no_frames(kernel):
+    # Without "stream" the kernel answers with the result frame only.
+    r = kernel.execute("print('hi')")
+    assert r["stdout"] == "hi\n"

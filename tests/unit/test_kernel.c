@@ -874,4 +874,95 @@ TEST(encode_refused)
 	buf_fini(&out);
 }
 
+TEST(encode_stream_flag)
+{
+	struct buf out;
+
+	buf_init(&out, 1 << 20);
+	CHECK_INT(kernel_encode_run(KREQ_EXECUTE, "e", "1", 10, true, &out), ==,
+		  0);
+	CHECK_STR(only_body(&out), "{\"op\":\"execute\",\"id\":\"e\","
+				   "\"code\":\"1\",\"output_max\":10,"
+				   "\"stream\":true}");
+	out.len = 0;
+	CHECK_INT(kernel_encode_run(KREQ_SHELL, "s", "ls", 10, true, &out), ==,
+		  0);
+	CHECK(strstr(only_body(&out), "\"stream\":true") != NULL);
+	/* Only a run streams; without the flag nothing is added. */
+	out.len = 0;
+	CHECK_INT(kernel_encode_run(KREQ_PING, "p", NULL, 0, true, &out), ==,
+		  0);
+	CHECK_STR(only_body(&out), "{\"op\":\"ping\",\"id\":\"p\"}");
+	out.len = 0;
+	CHECK_INT(kernel_encode_run(KREQ_EXECUTE, "e", "1", 10, false, &out),
+		  ==, 0);
+	CHECK(strstr(only_body(&out), "stream") == NULL);
+	buf_fini(&out);
+}
+
+TEST(decode_output_events)
+{
+	struct kernel_msg m;
+	const struct kernel_event *e;
+
+	CHECK_INT(decode("{\"op\":\"output\",\"id\":\"x1\",\"items\":["
+			 "{\"type\":\"stdout\",\"text\":\"a\\u0000b\"},"
+			 "{\"type\":\"stderr\",\"text\":\"e\"},"
+			 "{\"type\":\"image\",\"format\":\"png\","
+			 "\"data\":\"iVBO\"},"
+			 "{\"type\":\"html\",\"data\":\"<b>\"},"
+			 "{\"type\":\"stdout\",\"text\":5},"
+			 "{\"type\":\"image\",\"format\":\"png\","
+			 "\"data\":\"no!\"},"
+			 "{\"type\":\"stdin\",\"text\":\"x\"},7]}",
+			 &m),
+		  ==, 0);
+	CHECK_INT(m.type, ==, KMSG_OUTPUT);
+	CHECK(m.events != NULL && m.reply == NULL);
+	CHECK_STR(m.events->id, "x1");
+	/* The four valid items, in order; the rest are skipped. */
+	CHECK_INT(m.events->n, ==, 4);
+	e = m.events->ev;
+	CHECK_INT(e[0].type, ==, KEV_STDOUT);
+	CHECK_KSTR(e[0].data, "a\0b");
+	CHECK_INT(e[1].type, ==, KEV_STDERR);
+	CHECK_KSTR(e[1].data, "e");
+	CHECK_INT(e[2].type, ==, KEV_PNG);
+	CHECK_KSTR(e[2].data, "iVBO");
+	CHECK_INT(e[3].type, ==, KEV_HTML);
+	CHECK_KSTR(e[3].data, "<b>");
+	kernel_msg_fini(&m);
+	CHECK(m.events == NULL);
+
+	/* No items, or not an array: an empty frame, still valid. */
+	CHECK_INT(decode("{\"op\":\"output\",\"id\":\"x\"}", &m), ==, 0);
+	CHECK_INT(m.events->n, ==, 0);
+	kernel_msg_fini(&m);
+	/* Without a usable id it is a protocol violation. */
+	CHECK_INT(decode("{\"op\":\"output\",\"items\":[]}", &m), ==,
+		  -EBADMSG);
+	kernel_msg_fini(&m);
+	CHECK_INT(decode("{\"op\":\"output\",\"id\":\"a\\u0000\"}", &m),
+		  ==, -EBADMSG);
+	kernel_msg_fini(&m);
+}
+
+TEST(decode_output_events_capped)
+{
+	struct kernel_msg m;
+	struct buf b;
+	size_t i;
+
+	buf_init(&b, 1 << 20);
+	buf_printf(&b, "{\"op\":\"output\",\"id\":\"x\",\"items\":[");
+	for (i = 0; i < KERNEL_MAX_EVENTS + 10; i++)
+		buf_printf(&b, "%s{\"type\":\"stdout\",\"text\":\"%zu\"}",
+			   i ? "," : "", i);
+	buf_printf(&b, "]}");
+	CHECK_INT(decode(b.data, &m), ==, 0);
+	CHECK_INT(m.events->n, ==, KERNEL_MAX_EVENTS);
+	kernel_msg_fini(&m);
+	buf_fini(&b);
+}
+
 T_MAIN()
