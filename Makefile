@@ -29,6 +29,7 @@ LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 # The server: every module but main.c also goes into libsp.a, which the
 # unit tests link against.
 LIB_SRCS := src/util.c src/log.c src/config.c src/json.c src/route.c \
+	src/exec.c src/sse.c \
 	src/result.c src/auth.c src/kernel.c src/session.c src/pool.c \
 	src/start.c src/start_queue.c src/start_launcher.c src/start_zygote.c \
 	src/idmap.c src/loop.c \

@@ -2,8 +2,9 @@
 /*
  * api.h: the REST handlers.  api.c dispatches a routed request (auth, the
  * identifier, method checks) to the handlers; api_exec.c holds the
- * execution endpoints (Gen1 code/execute, Gen2 executions) and the shaping
- * of their replies.  Only the API layer turns a struct sp_err into JSON.
+ * execution endpoints (Gen1 code/execute, Gen2 executions), which shape
+ * the execution service's runs (exec.h) into their replies.  Only the
+ * API layer turns a struct sp_err into JSON.
  */
 #ifndef SANDPOOL_API_H
 #define SANDPOOL_API_H
@@ -53,28 +54,6 @@ int api_context(struct http_req *rq, struct api_ctx *c, struct sp_err *err);
 void api_audit(struct api_ctx *c, struct audit_row *row);
 
 /* ---- api_exec.c ---- */
-
-/* Who ran a job, for api_exec_account. */
-struct api_who {
-	const char *principal;
-	const char *pool;
-	const char *identifier;
-	const char *sid;
-	const struct audit_ctx *actx; /* may be NULL */
-	uint64_t req_id;              /* 0 = none */
-	int http_status;              /* the status answered; 0 = 200 */
-};
-
-/*
- * Count a finished execution in the metrics and write its audit row
- * (principal, session, code hash and size, status and error code, wall
- * and CPU time, peak memory, bytes in and out, client context).  Call it
- * once per job from the job's done callback (loop thread, no lock); the
- * REST endpoints do, and so should MCP's tools with the client's info in
- * actx->client.
- */
-void api_exec_account(struct sandpool *sp, const struct job *job,
-		      const struct api_who *who);
 
 void api_gen1_execute(struct api_ctx *c);
 void api_gen2_execute(struct api_ctx *c);

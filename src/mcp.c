@@ -416,14 +416,14 @@ exch_release(struct mcp_exch *ex)
 }
 
 int
-mcp_call_submit(struct mcp_call *c, struct session *s, struct job *job,
-		struct sp_err *err)
+mcp_call_submit(struct mcp_call *c, struct exec *x, struct sp_err *err)
 {
 	struct mcp *m = c->sp->mcp;
+	struct session *s = exec_session(x);
 	char id[sizeof(c->job_id)];
 	int rc;
 
-	snprintf(id, sizeof(id), "%s", job->id);
+	snprintf(id, sizeof(id), "%s", exec_id(x));
 	pthread_mutex_lock(&m->lock);
 	if (c->cancelled) {
 		rc = -ECANCELED;
@@ -432,31 +432,75 @@ mcp_call_submit(struct mcp_call *c, struct session *s, struct job *job,
 	}
 	/* Holding mcp->lock keeps the job's callback (which takes it in
 	 * mcp_call_job_ended) from freeing c before we are done here. */
-	rc = session_submit(c->sp, s, job, err);
+	rc = exec_submit(x, err);
 	if (rc < 0)
 		goto out;
 	c->s = s;
-	s = NULL;
 	memcpy(c->job_id, id, sizeof(id));
 out:
 	pthread_mutex_unlock(&m->lock);
-	if (rc == 0)
-		return 0;
 	return rc;
 }
 
-struct session *
+void
 mcp_call_job_ended(struct mcp_call *c)
 {
 	struct mcp *m = c->sp->mcp;
-	struct session *s;
 
 	pthread_mutex_lock(&m->lock);
-	s = c->s;
 	c->s = NULL;
 	c->job_id[0] = '\0';
 	pthread_mutex_unlock(&m->lock);
-	return s;
+}
+
+/* The next progress value of c: above the last one sent, and at least
+ * the seconds it has run.  mcp->lock held. */
+static json_int_t
+next_progress(struct mcp_call *c, uint64_t now)
+{
+	json_int_t s = (json_int_t)((now - c->start_ms) / 1000);
+
+	c->progress = s > c->progress ? s : c->progress + 1;
+	return c->progress;
+}
+
+void
+mcp_call_output(struct mcp_call *c, const char *text, size_t len)
+{
+	struct mcp *m = c->sp->mcp;
+	uint64_t now = now_ms();
+
+	if (c->token == NULL || len == 0)
+		return;
+	pthread_mutex_lock(&m->lock);
+	if (!c->cancelled) {
+		json_t *msg = json_pack(
+			"{s:s, s:s, s:{s:O, s:I, s:o}}", "jsonrpc", "2.0",
+			"method", "notifications/progress", "params",
+			"progressToken", c->token, "progress",
+			next_progress(c, now), "message",
+			json_stringn_nocheck(text, len));
+
+		c->ex->sink->notify(c->ex->arg, msg);
+		c->next_tick_ms = now + MCP_TICK_MS;
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+void
+mcp_sink_gone(struct sandpool *sp, void *arg)
+{
+	struct mcp *m = sp->mcp;
+	struct mcp_call *c;
+
+	pthread_mutex_lock(&m->lock);
+	for (c = m->calls; c; c = c->next)
+		if (c->ex->arg == arg && !c->cancelled) {
+			log_debug("mcp: the client of a call went away; "
+				  "cancelling it");
+			cancel_locked(sp, c);
+		}
+	pthread_mutex_unlock(&m->lock);
 }
 
 bool
@@ -477,7 +521,6 @@ mcp_call_finish(struct mcp_call *c, json_t *result)
 	struct mcp *m = c->sp->mcp;
 	struct mcp_exch *ex = c->ex;
 	struct mcp_call **pp;
-	struct session *s;
 
 	pthread_mutex_lock(&m->lock);
 	for (pp = &m->calls; *pp; pp = &(*pp)->next) {
@@ -491,10 +534,8 @@ mcp_call_finish(struct mcp_call *c, json_t *result)
 		json_array_append_new(ex->responses, response(c->id, result));
 	else
 		json_decref(result);
-	s = c->s;
 	c->s = NULL;
 	pthread_mutex_unlock(&m->lock);
-	session_unref(c->sp, s);
 	json_decref(c->args);
 	json_decref(c->id);
 	json_decref(c->token);
@@ -878,7 +919,7 @@ out:
 /* ------------------------------------------------------------------ */
 
 static json_t *
-progress_msg(const struct mcp_call *c, uint64_t now)
+progress_msg(struct mcp_call *c, uint64_t now)
 {
 	uint64_t s = (now - c->start_ms) / 1000;
 	char text[96];
@@ -887,8 +928,8 @@ progress_msg(const struct mcp_call *c, uint64_t now)
 		 c->tool ? c->tool->name : "call", (unsigned long long)s);
 	return json_pack("{s:s, s:s, s:{s:O, s:I, s:s}}", "jsonrpc", "2.0",
 			 "method", "notifications/progress", "params",
-			 "progressToken", c->token, "progress", (json_int_t)s,
-			 "message", text);
+			 "progressToken", c->token, "progress",
+			 next_progress(c, now), "message", text);
 }
 
 static void *

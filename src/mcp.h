@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "audit.h"
+#include "exec.h"
 #include "sandpool.h"
 #include "session.h"
 #include "util.h"
@@ -148,10 +149,11 @@ struct mcp_call {
 	json_t *token; /* progressToken or NULL; owned */
 	struct mcp_exch *ex;
 	/* the execution, for cancellation (under mcp->lock) */
-	struct session *s; /* a reference while a job is queued */
+	struct session *s; /* the run's session while it is queued */
 	char job_id[40];
 	bool cancelled;
 	uint64_t start_ms, next_tick_ms;
+	json_int_t progress; /* the last progress value sent */
 	struct mcp_call *next; /* mcp->calls */
 	/* for the tool's own use */
 	char ident[264]; /* the sandpool identifier it works on */
@@ -159,16 +161,27 @@ struct mcp_call {
 };
 
 /*
- * Queue job on s for call c (takes a reference on s for the duration).
- * job->done must end with mcp_call_job_ended() and mcp_call_finish().
- * Returns 0, or -errno with err (429 SessionBusy, 410, 503) and the job
- * still the caller's.  A call cancelled before this gets -ECANCELED.
+ * Submit the run x (exec.h) for call c, so that a cancellation interrupts
+ * it.  Its sink's done must call mcp_call_job_ended() and then
+ * mcp_call_finish().  Returns 0, or -errno with err (429 SessionBusy,
+ * 410) and x still the caller's to exec_abort().  A call cancelled before
+ * this gets -ECANCELED.
  */
-int mcp_call_submit(struct mcp_call *c, struct session *s, struct job *job,
-		    struct sp_err *err);
-/* The job of c finished: hand back the session reference mcp_call_submit
- * took (the caller drops it with session_unref). */
-struct session *mcp_call_job_ended(struct mcp_call *c);
+int mcp_call_submit(struct mcp_call *c, struct exec *x, struct sp_err *err);
+/* The run of c finished: it can no longer be interrupted. */
+void mcp_call_job_ended(struct mcp_call *c);
+/*
+ * New output of c's run (text[0..len), UTF-8): a notifications/progress
+ * with the text as its message, when the call asked for progress.  Loop
+ * thread.
+ */
+void mcp_call_output(struct mcp_call *c, const char *text, size_t len);
+/*
+ * The transport lost the client of the exchange whose sink argument is
+ * arg (its SSE stream was dropped): cancel its calls, as
+ * notifications/cancelled would.
+ */
+void mcp_sink_gone(struct sandpool *sp, void *arg);
 /* Was c cancelled (notifications/cancelled, or its session ended)? */
 bool mcp_call_cancelled(struct mcp_call *c);
 /*

@@ -13,7 +13,10 @@
  *     when a tools/call carries a progressToken, or when a call is still
  *     running at the first keep-alive tick (MCP_TICK_MS) and the client
  *     accepts SSE.  While code runs, the stream carries progress
- *     notifications (or comments) at least every MCP_TICK_MS.
+ *     notifications (or comments) at least every MCP_TICK_MS, and one
+ *     with the new output as its message whenever the code writes some
+ *     (a call with a progressToken).  A client that drops the stream
+ *     before the answer cancels its calls.
  *
  * An SSE body is an MHD callback response fed from a buffer.  When the
  * buffer is empty the reader suspends the connection and returns 0, and
@@ -50,6 +53,7 @@ struct hx {
 	int refs;
 	enum hx_state state;
 	struct http_req *rq; /* until a response is handed over */
+	struct sandpool *sp;
 	struct MHD_Connection *conn;
 	bool sse_ok;	  /* the client accepts SSE */
 	bool want_stream; /* a notification came in HANDLER */
@@ -134,10 +138,21 @@ sse_read(void *cls, uint64_t pos, char *dst, size_t max)
 	return n;
 }
 
+/* MHD lets the stream go: at its end, or because the client went away,
+ * which cancels the calls still running (mcp.md §4: a disconnect is a
+ * cancellation). */
 static void
 sse_free(void *cls)
 {
-	hx_unref(cls);
+	struct hx *h = cls;
+	bool gone;
+
+	pthread_mutex_lock(&h->lock);
+	gone = h->state != HX_DONE;
+	pthread_mutex_unlock(&h->lock);
+	if (gone)
+		mcp_sink_gone(h->sp, h);
+	hx_unref(h);
 }
 
 /* The SSE response; the priming event goes first.  h->lock held. */
@@ -513,6 +528,7 @@ mcp_http_handle(struct api_ctx *c)
 	pthread_mutex_init(&h->lock, NULL);
 	h->refs = 2; /* the handler's and the sink's */
 	h->rq = rq;
+	h->sp = sp;
 	h->conn = rq->conn;
 	h->sse_ok = sse_ok;
 	buf_init(&h->out, SSE_MAX);

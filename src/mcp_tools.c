@@ -27,9 +27,11 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "exec.h"
 #include "fetch.h"
 #include "files.h"
 #include "log.h"
+#include "result.h"
 
 #define FILES_ARG_MAX 16	  /* URLs in execute_python.files */
 #define LIST_MAX 1000		  /* entries list_files returns */
@@ -70,7 +72,23 @@ unknown_args(const json_t *args, const char *const *known)
 	return NULL;
 }
 
-/* A string argument; JSON null counts as absent. */
+/* Where a code argument's cap comes from, for its error. */
+static const char *
+max_note(const char *key)
+{
+	static const char *const code[] = {"code", "command", "pythonCode",
+					   "shellCommand"};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(code); i++)
+		if (strcmp(key, code[i]) == 0)
+			return " (http.max_code)";
+	return "";
+}
+
+/* A string argument; JSON null counts as absent.  Checked before the
+ * tool does anything: an argument over its cap takes no session, fetches
+ * nothing and leaves no audit row. */
 static json_t *
 arg_str(const json_t *args, const char *key, bool required, size_t max,
 	const char **out)
@@ -95,8 +113,9 @@ arg_str(const json_t *args, const char *key, bool required, size_t max,
 		return mcp_tool_error("argument \"%s\" must not be empty", key);
 	if (json_string_length(v) > max)
 		return mcp_tool_error("argument \"%s\" is %zu bytes; at most "
-				      "%zu are accepted",
-				      key, json_string_length(v), max);
+				      "%zu are accepted%s",
+				      key, json_string_length(v), max,
+				      max_note(key));
 	*out = json_string_value(v);
 	return NULL;
 }
@@ -217,107 +236,107 @@ compose(const char *out, const char *err, const char *value, const char *tail)
 	return buf_steal(&b, NULL);
 }
 
+/* The text of a kernel string as C text (it stops at a NUL, as the
+ * Gen2 body read back as C text did). */
 static const char *
-sget(const json_t *o, const char *key)
+ctext(const struct kernel_str *s)
 {
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s ? s : "";
+	return s->s ? s->s : "";
 }
 
 /* CallToolResult of a Python job (execute_python and
  * runPythonCodeInRemoteEnvironment). */
 static json_t *
-python_result(const struct job *j, const char *ident)
+python_result(const struct job *j, const struct exec_view *v)
 {
-	json_t *b = api_gen2_body(j, ident, false);
-	json_t *res = json_object_get(b, "result");
-	json_t *err = json_object_get(b, "error");
-	json_t *val = json_object_get(res, "executionResult");
-	json_t *outputs = json_object_get(res, "outputs");
-	json_t *content, *sc, *o, *r;
-	bool failed = strcmp(sget(b, "status"), "Succeeded") != 0;
+	const struct kernel_reply *rp = exec_reply(j);
+	json_t *val = result_gen2(&rp->value, rp->outputs, rp->noutputs);
+	json_t *err = exec_error_json(v);
+	json_t *serr = exec_stderr_json(v);
+	json_t *content, *sc, *r;
 	char *text;
 	size_t i;
 
-	text = compose(sget(res, "stdout"), sget(res, "stderr"),
+	text = compose(ctext(&v->out), json_string_value(serr),
 		       json_is_string(val) ? json_string_value(val) : "", NULL);
 	content = json_pack("[{s:s, s:s}]", "type", "text", "text", text);
 	free(text);
-	json_array_foreach (outputs, i, o) {
-		const char *data =
-			json_string_value(json_object_get(o, "base64_data"));
-
-		if (strcmp(sget(o, "type"), "image") == 0 && data)
+	for (i = 0; i < rp->noutputs; i++)
+		if (rp->outputs[i].type == KOUT_PNG)
 			json_array_append_new(
-				content, json_pack("{s:s, s:s, s:s}", "type",
-						   "image", "data", data,
-						   "mimeType", "image/png"));
-	}
-	sc = json_pack("{s:O, s:s, s:s}", "result", val ? val : json_null(),
-		       "stdout", sget(res, "stdout"), "stderr",
-		       sget(res, "stderr"));
-	if (json_is_object(err))
-		json_object_set(sc, "error", err);
+				content,
+				json_pack("{s:s, s:s, s:s}", "type", "image",
+					  "data", rp->outputs[i].data.s,
+					  "mimeType", "image/png"));
+	sc = json_pack("{s:o, s:s, s:s}", "result", val, "stdout",
+		       ctext(&v->out), "stderr", json_string_value(serr));
+	if (err)
+		json_object_set_new(sc, "error", err);
 	r = json_pack("{s:o, s:o, s:b}", "content", content,
-		      "structuredContent", sc, "isError", failed);
-	json_decref(b);
+		      "structuredContent", sc, "isError", v->failed);
+	json_decref(serr);
 	return r;
 }
 
-/* CallToolResult of a shell job: {stdout, stderr, exitCode}. */
+/* CallToolResult of a shell job: {stdout, stderr, exitCode}.  A timeout
+ * reads 124 as with timeout(1); a killed kernel 137, as in Gen2. */
 static json_t *
-shell_result(const struct job *j, const char *ident)
+shell_result(const struct job *j, const struct exec_view *v)
 {
-	json_t *b = api_gen2_body(j, ident, false);
-	json_t *res = json_object_get(b, "result");
-	json_int_t code = json_integer_value(json_object_get(b, "exitCode"));
+	json_t *serr = exec_stderr_json(v), *err = exec_error_json(v), *r;
+	long long code = v->exit_code;
 	char tail[48] = "", *text;
-	json_t *r;
 
+	if (j->outcome == JOB_TIMEOUT || j->outcome == JOB_TIMEOUT_KILLED)
+		code = 124;
+	else if (j->outcome != JOB_OK)
+		code = 137;
 	if (code != 0)
-		snprintf(tail, sizeof(tail), "[exit code %lld]",
-			 (long long)code);
-	text = compose(sget(res, "stdout"), sget(res, "stderr"), "",
+		snprintf(tail, sizeof(tail), "[exit code %lld]", code);
+	text = compose(ctext(&v->out), json_string_value(serr), "",
 		       tail[0] ? tail : NULL);
 	r = json_pack("{s:[{s:s, s:s}], s:{s:s, s:s, s:I}, s:b}", "content",
 		      "type", "text", "text", text, "structuredContent",
-		      "stdout", sget(res, "stdout"), "stderr",
-		      sget(res, "stderr"), "exitCode", code, "isError",
-		      code != 0);
-	if (json_is_object(json_object_get(b, "error")))
-		json_object_set(json_object_get(r, "structuredContent"),
-				"error", json_object_get(b, "error"));
+		      "stdout", ctext(&v->out), "stderr",
+		      json_string_value(serr), "exitCode", (json_int_t)code,
+		      "isError", code != 0);
+	if (err)
+		json_object_set_new(json_object_get(r, "structuredContent"),
+				    "error", err);
 	free(text);
-	json_decref(b);
+	json_decref(serr);
 	return r;
 }
 
-/* The loop thread's callback for every tool job. */
+/* The execution service's done for every tool run. */
 static void
-job_done(struct job *j, void *arg)
+run_done(void *arg, const struct job *j, const struct exec_view *v,
+	 const char *sid)
 {
 	struct mcp_call *c = arg;
-	struct session *s = mcp_call_job_ended(c);
-	struct api_who who = {
-		.principal = c->ms->principal,
-		.pool = c->ms->pool,
-		.identifier = c->ident,
-		.sid = s ? s->sid : "",
-		.actx = &c->ms->actx,
-	};
-	json_t *r;
 
-	/* Metrics and the audit row, as for a REST execution. */
-	api_exec_account(c->sp, j, &who);
-	session_unref(c->sp, s);
+	(void)sid;
+	mcp_call_job_ended(c);
 	if (j->outcome == JOB_SYSTEM)
 		log_warnx("mcp execution %s failed: %s", j->id, j->detail);
-	r = j->kind == JOB_SHELL ? shell_result(j, c->ident)
-				 : python_result(j, c->ident);
-	job_free(j);
-	mcp_call_finish(c, r);
+	mcp_call_finish(c, j->kind == JOB_SHELL ? shell_result(j, v)
+						: python_result(j, v));
 }
+
+/* Output while it runs: progress notifications with the new text. */
+static void
+run_output(void *arg, const struct kernel_events *ev)
+{
+	size_t i;
+
+	for (i = 0; i < ev->n; i++)
+		if (ev->ev[i].type == KEV_STDOUT ||
+		    ev->ev[i].type == KEV_STDERR)
+			mcp_call_output(arg, ev->ev[i].data.s,
+					ev->ev[i].data.len);
+}
+
+static const struct exec_sink run_sink = {run_output, run_done};
 
 /*
  * Run code (or a shell command) on session c->ident: created when create
@@ -328,14 +347,23 @@ static void
 run(struct mcp_call *c, enum job_kind kind, const char *code, bool create)
 {
 	const struct pool_config *p = pool_of(c);
-	struct session *s = NULL;
+	struct exec_req r = {
+		.kind = kind,
+		.code = code,
+		.principal = c->ms->principal,
+		.pool = c->ms->pool,
+		.identifier = c->ident,
+		.create = create,
+		.stream = c->token != NULL,
+		.actx = &c->ms->actx,
+		.client_fd = -1,
+	};
 	struct sp_err err;
-	struct job *j;
+	struct exec *x;
 	int rc;
 
-	rc = session_get(c->sp, c->ms->principal, c->ms->pool, c->ident, create,
-			 &s, &err);
-	if (rc < 0) {
+	x = exec_prepare(c->sp, &r, &run_sink, c, &err);
+	if (x == NULL) {
 		if (!create && err.http == 404)
 			mcp_call_finish(
 				c, mcp_tool_error(
@@ -349,23 +377,9 @@ run(struct mcp_call *c, enum job_kind kind, const char *code, bool create)
 			mcp_call_finish(c, mcp_tool_error("%s", err.msg));
 		return;
 	}
-	if (strlen(code) > c->sp->cfg->max_code) {
-		session_unref(c->sp, s);
-		mcp_call_finish(
-			c, mcp_tool_error(
-				   "the code is %zu bytes; at most %llu "
-				   "are accepted (http.max_code)",
-				   strlen(code),
-				   (unsigned long long)c->sp->cfg->max_code));
-		return;
-	}
-	j = job_new(kind, code, p->timeout, p->output_max);
-	j->done = job_done;
-	j->arg = c;
-	rc = mcp_call_submit(c, s, j, &err);
+	rc = mcp_call_submit(c, x, &err);
 	if (rc < 0) {
-		job_free(j);
-		session_unref(c->sp, s);
+		exec_abort(x);
 		mcp_call_finish(c, rc == -ECANCELED
 					   ? NULL
 					   : mcp_tool_error("%s", err.msg));
@@ -526,7 +540,8 @@ tool_execute_python(struct mcp_call *c)
 
 	r = unknown_args(c->args, known);
 	if (r == NULL)
-		r = arg_str(c->args, "code", true, SIZE_MAX, &code);
+		r = arg_str(c->args, "code", true,
+				    c->sp->cfg->max_code, &code);
 	if (r == NULL)
 		r = check_files_arg(files);
 	if (r == NULL)
@@ -555,7 +570,8 @@ tool_run_shell(struct mcp_call *c)
 
 	r = unknown_args(c->args, known);
 	if (r == NULL)
-		r = arg_str(c->args, "command", true, SIZE_MAX, &cmd);
+		r = arg_str(c->args, "command", true,
+				    c->sp->cfg->max_code, &cmd);
 	if (r == NULL)
 		r = arg_ident(c, "session_id", false);
 	if (r) {
@@ -1038,7 +1054,8 @@ tool_run_python_env(struct mcp_call *c)
 	if (r == NULL)
 		r = arg_ident(c, "environmentId", true);
 	if (r == NULL)
-		r = arg_str(c->args, "pythonCode", true, SIZE_MAX, &code);
+		r = arg_str(c->args, "pythonCode", true,
+				    c->sp->cfg->max_code, &code);
 	if (r) {
 		mcp_call_finish(c, r);
 		return;
@@ -1076,7 +1093,8 @@ tool_run_shell_env(struct mcp_call *c)
 	if (r == NULL)
 		r = arg_ident(c, "environmentId", true);
 	if (r == NULL)
-		r = arg_str(c->args, "shellCommand", false, SIZE_MAX, &cmd);
+		r = arg_str(c->args, "shellCommand", false,
+				    c->sp->cfg->max_code, &cmd);
 	if (r == NULL && argv && !json_is_null(argv)) {
 		if (!json_is_array(argv) || json_array_size(argv) == 0 ||
 		    json_array_size(argv) > ARGV_MAX)
