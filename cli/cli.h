@@ -75,6 +75,22 @@ int cli_request(const struct cli_conn *c, const char *method, const char *path,
 		const char *ctype, const void *body, size_t len, int out_fd,
 		const char *const *extra, struct cli_resp *r);
 
+/*
+ * One event of a text/event-stream reply: its name and its data parsed as
+ * JSON (borrowed for the call; NULL when the data is not JSON).
+ */
+typedef void (*cli_event_fn)(void *arg, const char *event, const json_t *data);
+
+/*
+ * cli_request for a reply that may stream: when a 2xx answer is
+ * text/event-stream, each event goes to cb as it arrives (nothing is kept
+ * in r->body); any other answer is read as cli_request reads it.
+ */
+int cli_request_events(const struct cli_conn *c, const char *method,
+		       const char *path, const char *ctype, const void *body,
+		       size_t len, const char *const *extra, cli_event_fn cb,
+		       void *arg, struct cli_resp *r);
+
 /* POST a file as multipart/form-data (field "file", filename name). */
 int cli_upload(const struct cli_conn *c, const char *path, const char *local,
 	       const char *name, struct cli_resp *r);

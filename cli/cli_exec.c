@@ -39,7 +39,10 @@ exec_usage(FILE *f)
 		"      --shell           run CODE with bash instead of Python\n"
 		"  -t, --timeout S       execution timeout in seconds\n"
 		"      --save-images DIR write figures to DIR/<id>-<n>.png\n"
-		"      --json            print the server's JSON reply\n"
+		"      --json            print the server's JSON reply (at "
+		"the end;\n"
+		"                        otherwise output prints as it "
+		"comes)\n"
 		"      --url URL         server (SANDPOOL_URL; default %s)\n"
 		"      --api-key KEY     API key (SANDPOOL_API_KEY)\n"
 		"Exit status: 0 success, 1 the code failed, 2 usage, 3 server "
@@ -169,9 +172,54 @@ exec_id(const json_t *body)
 	return id ? id : "exec";
 }
 
-/* Print a finished Gen2 execution for people; returns the exit code. */
+/* What a streamed run printed so far (people's output). */
+struct live {
+	struct buf out, err; /* the text of the stdout and stderr events */
+	json_t *result;      /* the result event's body */
+	json_t *error;       /* an error event's body */
+};
+
+static void
+on_event(void *arg, const char *event, const json_t *data)
+{
+	struct live *l = arg;
+	const json_t *t = json_object_get(data, "text");
+	bool out = strcmp(event, "stdout") == 0;
+
+	if ((out || strcmp(event, "stderr") == 0) && json_is_string(t)) {
+		fwrite(json_string_value(t), 1, json_string_length(t),
+		       out ? stdout : stderr);
+		fflush(out ? stdout : stderr);
+		buf_append(out ? &l->out : &l->err, json_string_value(t),
+			   json_string_length(t));
+	} else if (strcmp(event, "result") == 0 && json_is_object(data)) {
+		json_decref(l->result);
+		l->result = json_deep_copy(data);
+	} else if (strcmp(event, "error") == 0 && json_is_object(data)) {
+		json_decref(l->error);
+		l->error = json_deep_copy(data);
+	}
+}
+
+/* Print s, or, when shown already printed a prefix of it, the rest. */
+static void
+print_rest(const json_t *s, const struct buf *shown, FILE *f)
+{
+	const char *p = json_string_value(s);
+	size_t n = json_string_length(s), done = shown ? shown->len : 0;
+
+	if (p == NULL)
+		return;
+	if (done > 0 && (done > n || memcmp(p, shown->data, done) != 0))
+		return; /* the stream said it its own way (a cut) */
+	fwrite(p + done, 1, n - done, f);
+}
+
+/* Print a finished Gen2 execution for people; returns the exit code.
+ * With l, its stdout and stderr were printed as they came. */
 static int
-show(const json_t *body, bool shell, const char *images)
+show(const json_t *body, bool shell, const char *images,
+     const struct live *l)
 {
 	const json_t *res = json_object_get(body, "result");
 	const json_t *err = json_object_get(body, "error");
@@ -179,13 +227,9 @@ show(const json_t *body, bool shell, const char *images)
 	const json_t *out = json_object_get(res, "stdout");
 	const json_t *errs = json_object_get(res, "stderr");
 
-	if (json_is_string(out))
-		fwrite(json_string_value(out), 1, json_string_length(out),
-		       stdout);
+	print_rest(out, l ? &l->out : NULL, stdout);
 	fflush(stdout);
-	if (json_is_string(errs))
-		fwrite(json_string_value(errs), 1, json_string_length(errs),
-		       stderr);
+	print_rest(errs, l ? &l->err : NULL, stderr);
 	if (json_is_string(val) && json_string_length(val) > 0) {
 		const char *v = json_string_value(val);
 		size_t n = json_string_length(val);
@@ -232,6 +276,8 @@ cli_exec(int argc, char **argv)
 	uint64_t timeout = 0;
 	bool shell = false, temp = false;
 	json_t *req = NULL;
+	struct live live = {0};
+	const char *const accept[] = {"Accept: text/event-stream", NULL};
 	int ch, rc = CLI_EXIT_USAGE;
 
 	cli_conn_init(&conn);
@@ -315,10 +361,31 @@ cli_exec(int argc, char **argv)
 	esc = cli_escape(session, false);
 	path = xasprintf("/executions?identifier=%s&api-version=%s", esc,
 			 CLI_API_VERSION);
-	rc = cli_request(&conn, "POST", path, "application/json", text,
-			 strlen(text), -1, NULL, &r);
+	/* People see the output as it comes; --json waits for the object. */
+	buf_init(&live.out, SIZE_MAX);
+	buf_init(&live.err, SIZE_MAX);
+	if (conn.json)
+		rc = cli_request(&conn, "POST", path, "application/json", text,
+				 strlen(text), -1, NULL, &r);
+	else
+		rc = cli_request_events(&conn, "POST", path,
+					"application/json", text, strlen(text),
+					accept, on_event, &live, &r);
 	if (rc != CLI_EXIT_OK)
 		goto out;
+	if (live.error) {
+		const json_t *e = json_object_get(live.error, "error");
+		const char *msg =
+			json_string_value(json_object_get(e, "message"));
+
+		fprintf(stderr, "sandpool exec: %s\n", msg ? msg : "failed");
+		rc = CLI_EXIT_FAILED;
+		goto out;
+	}
+	if (live.result) {
+		rc = show(live.result, shell, images, &live);
+		goto out;
+	}
 	if (r.status < 200 || r.status >= 300 || !json_is_object(r.json)) {
 		rc = r.status >= 200 && r.status < 300
 			     ? CLI_EXIT_UNREACHABLE
@@ -340,7 +407,7 @@ cli_exec(int argc, char **argv)
 					    "outputs"),
 				    images, exec_id(r.json));
 	} else {
-		rc = show(r.json, shell, images);
+		rc = show(r.json, shell, images, NULL);
 	}
 out:
 	if (temp && r.status > 0) {
@@ -361,6 +428,10 @@ out:
 		free(dpath);
 	}
 	cli_resp_fini(&r);
+	buf_fini(&live.out);
+	buf_fini(&live.err);
+	json_decref(live.result);
+	json_decref(live.error);
 	json_decref(req);
 	free(text);
 	free(esc);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 void
@@ -105,7 +106,91 @@ struct sink {
 	CURL *h;
 	bool too_big;
 	bool write_failed;
+	/* an event stream (cli_request_events) */
+	cli_event_fn cb;
+	void *arg;
+	struct buf line;  /* the line being read */
+	struct buf data;  /* the event's data lines, joined */
+	char event[32];   /* the event's name */
 };
+
+/* Is the reply a 2xx event stream? */
+static bool
+is_stream(CURL *h)
+{
+	long status = 0;
+	char *ct = NULL;
+
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct);
+	return status >= 200 && status < 300 && ct &&
+	       strncasecmp(ct, "text/event-stream", 17) == 0;
+}
+
+/* One complete line of an event stream (without its end). */
+static void
+sse_line(struct sink *s, const char *p, size_t n)
+{
+	json_error_t jerr;
+	json_t *j;
+
+	if (n == 0) {
+		if (s->data.len == 0)
+			return;
+		j = json_loadb(s->data.data, s->data.len, 0, &jerr);
+		s->cb(s->arg, s->event[0] ? s->event : "message", j);
+		json_decref(j);
+		buf_reset(&s->data);
+		s->event[0] = '\0';
+		return;
+	}
+	if (n > 6 && strncmp(p, "event:", 6) == 0) {
+		p += 6;
+		n -= 6;
+		while (n > 0 && *p == ' ') {
+			p++;
+			n--;
+		}
+		snprintf(s->event, sizeof(s->event), "%.*s", (int)n, p);
+	} else if (n >= 5 && strncmp(p, "data:", 5) == 0) {
+		p += 5;
+		n -= 5;
+		if (n > 0 && *p == ' ') {
+			p++;
+			n--;
+		}
+		if (s->data.len > 0)
+			buf_append(&s->data, "\n", 1);
+		if (buf_append(&s->data, p, n) < 0)
+			s->too_big = true;
+	}
+	/* id:, retry: and comments need nothing here. */
+}
+
+static size_t
+on_events(struct sink *s, const char *p, size_t len)
+{
+	size_t i, start = 0;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] != '\n')
+			continue;
+		if (buf_append(&s->line, p + start, i - start) < 0) {
+			s->too_big = true;
+			return 0;
+		}
+		if (s->line.len > 0 && s->line.data[s->line.len - 1] == '\r')
+			s->line.len--;
+		sse_line(s, s->line.data ? s->line.data : "", s->line.len);
+		buf_reset(&s->line);
+		start = i + 1;
+	}
+	if (buf_append(&s->line, p + start, len - start) < 0) {
+		s->too_big = true;
+		return 0;
+	}
+	return s->too_big ? 0 : len;
+}
 
 static size_t
 on_body(char *p, size_t sz, size_t n, void *arg)
@@ -114,6 +199,8 @@ on_body(char *p, size_t sz, size_t n, void *arg)
 	size_t len = sz * n;
 	long status = 0;
 
+	if (s->cb && is_stream(s->h))
+		return on_events(s, p, len);
 	curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
 	if (s->fd >= 0 && status >= 200 && status < 300) {
 		if (write_all(s->fd, p, len) < 0) {
@@ -202,12 +289,44 @@ finish(CURL *h, CURLcode cc, const struct cli_conn *c, struct sink *sink,
 	return CLI_EXIT_OK;
 }
 
+/* cli_request and cli_request_events; sink is set up by the caller. */
+static int
+perform(const struct cli_conn *c, const char *method, const char *path,
+	const char *ctype, const void *body, size_t len,
+	const char *const *extra, struct sink *s, struct cli_resp *r);
+
 int
 cli_request(const struct cli_conn *c, const char *method, const char *path,
 	    const char *ctype, const void *body, size_t len, int out_fd,
 	    const char *const *extra, struct cli_resp *r)
 {
 	struct sink sink = {.b = &r->body, .fd = out_fd};
+
+	return perform(c, method, path, ctype, body, len, extra, &sink, r);
+}
+
+int
+cli_request_events(const struct cli_conn *c, const char *method,
+		   const char *path, const char *ctype, const void *body,
+		   size_t len, const char *const *extra, cli_event_fn cb,
+		   void *arg, struct cli_resp *r)
+{
+	struct sink sink = {.b = &r->body, .fd = -1, .cb = cb, .arg = arg};
+	int rc;
+
+	buf_init(&sink.line, CLI_BODY_MAX);
+	buf_init(&sink.data, CLI_BODY_MAX);
+	rc = perform(c, method, path, ctype, body, len, extra, &sink, r);
+	buf_fini(&sink.line);
+	buf_fini(&sink.data);
+	return rc;
+}
+
+static int
+perform(const struct cli_conn *c, const char *method, const char *path,
+	const char *ctype, const void *body, size_t len,
+	const char *const *extra, struct sink *s, struct cli_resp *r)
+{
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct curl_slist *hdrs;
 	char *url = xasprintf("%s%s", c->url, path);
@@ -218,8 +337,8 @@ cli_request(const struct cli_conn *c, const char *method, const char *path,
 	memset(r, 0, sizeof(*r));
 	buf_init(&r->body, CLI_BODY_MAX);
 	ENSURE(h != NULL);
-	sink.h = h;
-	hdrs = setup(h, c, method, url, ctype, extra, &sink);
+	s->h = h;
+	hdrs = setup(h, c, method, url, ctype, extra, s);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	if (body) {
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
@@ -227,7 +346,7 @@ cli_request(const struct cli_conn *c, const char *method, const char *path,
 				 (curl_off_t)len);
 	}
 	cc = curl_easy_perform(h);
-	rc = finish(h, cc, c, &sink, r, errbuf);
+	rc = finish(h, cc, c, s, r, errbuf);
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(h);
 	free(url);

@@ -245,3 +245,30 @@ def test_oversize_mcp_code_has_no_side_effect(make_server):
     assert sessions["sessions"] == [], sessions
     time.sleep(1.5)
     assert [r for r in audit_rows(srv) if r["op"] in ("execute", "shell")] == []
+
+
+def test_cli_exec_prints_output_as_it_arrives(server):
+    import subprocess
+    from conftest import SANDPOOL
+    from opshelp import cli, cli_env
+    p = subprocess.Popen([str(SANDPOOL), "exec", "-s", ident("cli"), TICKS],
+                         env=cli_env(server), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    first = p.stdout.readline()
+    t_first = time.monotonic()
+    rest, err = p.communicate(timeout=60)
+    t_end = time.monotonic()
+    assert p.returncode == 0, err
+    assert first == b"tick 0\n"
+    # The first line came well before the run's end (about 2 s later).
+    assert t_end - t_first > 1.0
+    assert first + rest == "".join("tick %d\n" % i for i in range(10)).encode()
+    # --json keeps the final object, unchanged.
+    j = cli("exec", "-s", ident("cli"), "--json", "print('x')\n1+1", srv=server)
+    assert j.returncode == 0, j.stderr
+    body = json.loads(j.stdout)
+    assert body["result"]["stdout"] == "x\n" and body["result"]["executionResult"] == "2"
+    # Output, stderr and value, streamed or not, print as before.
+    k = cli("exec", "-s", ident("cli"),
+            "import sys\nprint('o')\nprint('e', file=sys.stderr)\n40+2", srv=server)
+    assert k.returncode == 0 and k.stdout == "o\n42\n" and k.stderr == "e\n"
