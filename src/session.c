@@ -61,6 +61,10 @@
 /* A kernel answers one request with one frame, and says ready once: a
  * wakeup that brings more is a kernel misbehaving. */
 #define INPUT_MAX 8
+/* Output frames in one wakeup: a kernel sends at most one per 50 ms, so
+ * this many means a flood (user code can write to the kernel's socket),
+ * not a slow loop. */
+#define INPUT_OUTPUT_MAX 4096
 #define READY_TIMEOUT_MS 120000 /* a kernel's startup, cold imports too */
 /* An idle session's housekeeping (a tidying ping: the kernel collects
  * its garbage and gives freed heap pages back) comes this long after its
@@ -1051,7 +1055,13 @@ collect(void *arg, json_t *frame)
 	}
 	/* kernel_decode takes frame; -EBADMSG (no or unknown op, a result
 	 * without a valid id) is a protocol violation. */
-	if (kernel_decode(frame, &m) < 0 || in->n == INPUT_MAX) {
+	if (kernel_decode(frame, &m) < 0) {
+		in->bad = true;
+		kernel_msg_fini(&m);
+		return;
+	}
+	if (m.type == KMSG_OUTPUT ? ++in->n_output > INPUT_OUTPUT_MAX
+				  : in->n - in->n_output == INPUT_MAX) {
 		in->bad = true;
 		kernel_msg_fini(&m);
 		return;

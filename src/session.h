@@ -265,6 +265,7 @@ void job_free(struct job *job);
 struct session_input {
 	struct kernel_msg *msgs; /* owned array of n messages */
 	size_t n, cap;
+	size_t n_output; /* of which output frames (bounded on their own) */
 	bool eof;      /* the kernel closed the socket or it failed */
 	bool bad;      /* a protocol violation: kill the sandbox */
 	int rc;        /* kframe_feed's error, for the log */
