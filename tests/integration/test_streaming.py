@@ -9,15 +9,14 @@ import http.client
 import json
 import re
 import socket
-import threading
 import time
 
 import pytest
 
 from conftest import GEN2, SANDPOOL
-from mcp_helpers import HttpClient, parse_sse
+from mcp_helpers import HttpClient
 from opshelp import audit_rows
-from sp_host import ident, wait_for
+from sp_host import ident
 
 TICKS = ("import time\nfor i in range(10):\n"
          "    print('tick', i, flush=True)\n    time.sleep(0.2)\n")
