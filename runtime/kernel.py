@@ -888,16 +888,15 @@ def _output_max(req):
     return min(n, MAX_OUT)
 
 
-def _live(req, rid):
-    """The cell's _Live when the request asks to stream, else None."""
+def _streamed(run, req, rid, text):
+    """run(req, rid, text), with a _Live in K.live while it runs when the
+    request asks to stream; its last frame goes before the result."""
     if req.get("stream") is not True:
-        return None
-    K.live = _Live(rid, _output_max(req))
-    return K.live
-
-
-def _live_end(live):
-    if live is not None:
+        return run(req, rid, text)
+    live = K.live = _Live(rid, _output_max(req))
+    try:
+        return run(req, rid, text)
+    finally:
         K.live = None
         live.close()
 
@@ -906,11 +905,7 @@ def _op_execute(req, rid):
     code = req.get("code")
     if not isinstance(code, str):
         return _protocol_error(rid, "execute needs a string 'code'")
-    live = _live(req, rid)
-    try:
-        return _execute(req, rid, code)
-    finally:
-        _live_end(live)
+    return _streamed(_execute, req, rid, code)
 
 
 def _execute(req, rid, code):
@@ -980,11 +975,7 @@ def _op_shell(req, rid):
     command = req.get("command")
     if not isinstance(command, str):
         return _protocol_error(rid, "shell needs a string 'command'")
-    live = _live(req, rid)
-    try:
-        return _shell(req, rid, command)
-    finally:
-        _live_end(live)
+    return _streamed(_shell, req, rid, command)
 
 
 def _shell(req, rid, command):

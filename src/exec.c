@@ -273,7 +273,8 @@ pool_cfg(struct sandpool *sp, const char *pool)
 	return p ? p : &sp->cfg->pools[0];
 }
 
-int
+/* The caps, before anything is allocated. */
+static int
 exec_check(struct sandpool *sp, const struct exec_req *r, struct sp_err *err)
 {
 	const char *what = r->what ? r->what : "code";
@@ -390,10 +391,4 @@ exec_abort(struct exec *x)
 	job_free(x->job);
 	session_unref(x->sp, x->s);
 	free(x);
-}
-
-void
-exec_cancel(struct exec *x)
-{
-	session_interrupt(x->sp, x->s, x->id);
 }

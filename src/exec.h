@@ -80,10 +80,6 @@ struct exec *exec_prepare(struct sandpool *sp, const struct exec_req *r,
 			  const struct exec_sink *sink, void *arg,
 			  struct sp_err *err);
 
-/* The cap check alone (exec_prepare makes it first). */
-int exec_check(struct sandpool *sp, const struct exec_req *r,
-	       struct sp_err *err);
-
 /* The run's execution id and session, valid until done returns. */
 const char *exec_id(const struct exec *x);
 struct session *exec_session(const struct exec *x);
@@ -97,10 +93,6 @@ int exec_submit(struct exec *x, struct sp_err *err);
 
 /* Free a run that was not (successfully) submitted. */
 void exec_abort(struct exec *x);
-
-/* Interrupt a submitted run (as a deadline does).  Any thread, while the
- * caller knows the run is not done. */
-void exec_cancel(struct exec *x);
 
 /* Read a finished job (exposed for the unit tests and the shapers). */
 void exec_view_of(const struct job *j, struct exec_view *v);

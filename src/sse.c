@@ -150,28 +150,6 @@ sse_end(struct sse *x)
 	pthread_mutex_unlock(&x->lock);
 }
 
-bool
-sse_gone(struct sse *x)
-{
-	bool v;
-
-	pthread_mutex_lock(&x->lock);
-	v = x->gone;
-	pthread_mutex_unlock(&x->lock);
-	return v;
-}
-
-size_t
-sse_pending(struct sse *x)
-{
-	size_t n;
-
-	pthread_mutex_lock(&x->lock);
-	n = x->pending + (x->out.len - x->out_off);
-	pthread_mutex_unlock(&x->lock);
-	return n;
-}
-
 /* Serialise the first item into x->out.  x->lock held. */
 static void
 serialise(struct sse *x)

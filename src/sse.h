@@ -44,11 +44,4 @@ void sse_json(struct sse *x, const char *event, json_t *o);
 /* Nothing follows: the body ends once the client took what is pending. */
 void sse_end(struct sse *x);
 
-/* Has MHD let the response go (the client disconnected or it ended)? */
-bool sse_gone(struct sse *x);
-
-/* Bytes pending (not yet taken by the client), for the tests' view of the
- * bound. */
-size_t sse_pending(struct sse *x);
-
 #endif
